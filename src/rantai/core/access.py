@@ -1,0 +1,101 @@
+"""Typed reads and the balance moves every kind shares.
+
+Each ``require_*`` returns the record or raises the ``unknown_*`` rejection, so kinds read
+like their specification. ``credit`` and ``debit`` are the only writers of balances: they
+keep zero balances out of state (absent means zero) and never let one go negative or past
+``AMOUNT_MAX``.
+"""
+
+from __future__ import annotations
+
+from rantai.core import codes, limits
+from rantai.core.errors import Rejection, invariant
+from rantai.core.records import (
+    Account,
+    Instrument,
+    Party,
+    account_key,
+    balance_key,
+    instrument_key,
+    party_key,
+)
+from rantai.core.state import StateView
+
+__all__ = [
+    "balance",
+    "credit",
+    "debit",
+    "has_role",
+    "require_account",
+    "require_instrument",
+    "require_owned_account",
+    "require_party",
+]
+
+
+def require_party(view: StateView, party: str) -> Party:
+    """Return party ``party``. Rejects: unknown_party."""
+    record: Party | None = view.get(party_key(party))
+    if record is None:
+        raise Rejection(codes.UNKNOWN_PARTY, f"no party {party!r}")
+    return record
+
+
+def require_account(view: StateView, account: str) -> Account:
+    """Return account ``account``. Rejects: unknown_account."""
+    record: Account | None = view.get(account_key(account))
+    if record is None:
+        raise Rejection(codes.UNKNOWN_ACCOUNT, f"no account {account!r}")
+    return record
+
+
+def require_owned_account(view: StateView, account: str, owner: str) -> Account:
+    """Return ``account`` if ``owner`` owns it. Rejects: unknown_account, not_authorized."""
+    record = require_account(view, account)
+    if record.owner != owner:
+        raise Rejection(codes.NOT_AUTHORIZED, f"{owner!r} does not own {account!r}")
+    return record
+
+
+def require_instrument(view: StateView, code: str) -> Instrument:
+    """Return instrument ``code``. Rejects: unknown_instrument."""
+    record: Instrument | None = view.get(instrument_key(code))
+    if record is None:
+        raise Rejection(codes.UNKNOWN_INSTRUMENT, f"no instrument {code!r}")
+    return record
+
+
+def has_role(party: Party, role: str) -> bool:
+    """Return whether ``party`` holds ``role``."""
+    return role in party.roles
+
+
+def balance(view: StateView, account: str, instrument: str) -> int:
+    """Units of ``instrument`` in ``account``, in minor units (0 when none)."""
+    value: int | None = view.get(balance_key(account, instrument))
+    return 0 if value is None else value
+
+
+def credit(view: StateView, account: str, instrument: str, amount: int) -> None:
+    """Add ``amount`` to a balance. Rejects: balance_overflow."""
+    invariant(amount > 0, "credit of a non-positive amount")
+    key = balance_key(account, instrument)
+    current: int = view.get(key) or 0
+    if current + amount > limits.AMOUNT_MAX:
+        raise Rejection(codes.BALANCE_OVERFLOW, f"{account!r} would exceed {limits.AMOUNT_MAX}")
+    view.put(key, current + amount)
+
+
+def debit(view: StateView, account: str, instrument: str, amount: int) -> None:
+    """Subtract ``amount`` from a balance. Rejects: insufficient_balance."""
+    invariant(amount > 0, "debit of a non-positive amount")
+    key = balance_key(account, instrument)
+    current: int = view.get(key) or 0
+    if current < amount:
+        raise Rejection(
+            codes.INSUFFICIENT_BALANCE, f"{account!r} holds {current} of {instrument!r}, not {amount}"
+        )
+    if current == amount:
+        view.delete(key)
+    else:
+        view.put(key, current - amount)

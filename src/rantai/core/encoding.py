@@ -1,0 +1,50 @@
+"""The canonical encoding: MessagePack with one representation for every value.
+
+Specified in docs/encoding.md. In short: records are arrays of their fields in declared
+order; a transaction body is an array whose first element is its kind tag; integers,
+strings, byte strings and arrays use their shortest MessagePack form; maps (only in event
+attributes) have keys sorted by their UTF-8 bytes; there are no floats.
+
+``decode`` re-encodes what it decoded and refuses input that differs, so every value has
+exactly one byte string, and a hash or signature over it is unambiguous.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+from rantai.core import codes
+from rantai.core.errors import Malformed
+
+__all__ = ["decode", "encode"]
+
+T = TypeVar("T")
+
+_encoder = msgspec.msgpack.Encoder(order="sorted")
+_decoders: dict[Any, msgspec.msgpack.Decoder[Any]] = {}
+
+encode = _encoder.encode
+"""Return the canonical bytes of ``value`` (a record, int, str, bytes, list or None)."""
+
+
+def decode(data: bytes, kind: type[T]) -> T:
+    """Decode canonical ``data`` as ``kind``.
+
+    Raises:
+        Malformed(malformed): not a valid encoding of ``kind``.
+        Malformed(non_canonical): valid, but not the canonical bytes of the value.
+    """
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        decoder = _decoders[kind] = msgspec.msgpack.Decoder(kind)
+    try:
+        value: T = decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise Malformed(codes.MALFORMED, str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise Malformed(codes.MALFORMED, str(exc)) from None
+    if _encoder.encode(value) != data:
+        raise Malformed(codes.NON_CANONICAL, "not the canonical encoding")
+    return value

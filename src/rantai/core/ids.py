@@ -1,0 +1,84 @@
+"""Forms of identifiers and names, checked statelessly (reason ``bad_field``).
+
+| id | form | example |
+|---|---|---|
+| party | 1–64 of ``A-Z a-z 0-9 . _ -``, starting with a letter or digit | ``BNM``, ``inv-00042`` |
+| account | ``<party>:<name>``, name 1–32 of ``a-z 0-9 . _ -`` | ``inv-00042:main`` |
+| instrument | 1–32 of ``A-Z 0-9 . _ -``, starting with a letter or digit | ``MYR.MAYBANK``, ``GII-2030`` |
+
+Ids never contain ``/``, which separates the parts of state keys.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from rantai.core import codes, limits
+from rantai.core.errors import Malformed
+
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "account_id",
+    "account_owner",
+    "check_account_id",
+    "check_amount",
+    "check_instrument_code",
+    "check_party_id",
+    "check_text",
+]
+
+DEFAULT_ACCOUNT: Final = "main"
+
+_PARTY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
+_INSTRUMENT_CODE = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,31}")
+
+
+def account_id(party: str, name: str = DEFAULT_ACCOUNT) -> str:
+    """Return the id of ``party``'s account called ``name``."""
+    return f"{party}:{name}"
+
+
+def account_owner(account: str) -> str:
+    """Return the party id part of an account id."""
+    return account.rsplit(":", 1)[0]
+
+
+def check_party_id(value: str, field: str = "party") -> None:
+    """Raise Malformed(bad_field) unless ``value`` has the form of a party id."""
+    if _PARTY_ID.fullmatch(value) is None:
+        raise Malformed(codes.BAD_FIELD, f"{field}: not a party id: {value[:80]!r}")
+
+
+def check_account_name(value: str) -> None:
+    """Raise Malformed(bad_field) unless ``value`` has the form of an account name."""
+    if _ACCOUNT_NAME.fullmatch(value) is None:
+        raise Malformed(codes.BAD_FIELD, f"account name: not of the form: {value[:80]!r}")
+
+
+def check_account_id(value: str, field: str = "account") -> None:
+    """Raise Malformed(bad_field) unless ``value`` has the form ``<party>:<name>``."""
+    party, sep, name = value.rpartition(":")
+    if not sep or _PARTY_ID.fullmatch(party) is None or _ACCOUNT_NAME.fullmatch(name) is None:
+        raise Malformed(codes.BAD_FIELD, f"{field}: not an account id: {value[:80]!r}")
+
+
+def check_instrument_code(value: str, field: str = "instrument") -> None:
+    """Raise Malformed(bad_field) unless ``value`` has the form of an instrument code."""
+    if _INSTRUMENT_CODE.fullmatch(value) is None:
+        raise Malformed(codes.BAD_FIELD, f"{field}: not an instrument code: {value[:80]!r}")
+
+
+def check_text(value: str, field: str, chars_max: int, *, empty_ok: bool = False) -> None:
+    """Raise Malformed(bad_field) if ``value`` is too long, empty, or has control characters."""
+    if len(value) > chars_max or (not value and not empty_ok):
+        raise Malformed(codes.BAD_FIELD, f"{field}: 1 to {chars_max} characters")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise Malformed(codes.BAD_FIELD, f"{field}: control characters are not allowed")
+
+
+def check_amount(value: int, field: str = "amount") -> None:
+    """Raise Malformed(bad_amount) unless 0 < value <= AMOUNT_MAX."""
+    if not 0 < value <= limits.AMOUNT_MAX:
+        raise Malformed(codes.BAD_AMOUNT, f"{field}: must be 1 to {limits.AMOUNT_MAX}, got {value}")

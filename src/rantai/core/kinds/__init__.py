@@ -1,0 +1,9 @@
+"""Every transaction kind, one module per family. Importing this package registers them all.
+
+To add a kind: write a ``TxBody`` subclass with its tag in a module here and import the
+module below. Nothing else changes.
+"""
+
+from rantai.core.kinds import genesis, instruments, parties, transfers
+
+__all__ = ["genesis", "instruments", "parties", "transfers"]

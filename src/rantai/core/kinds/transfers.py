@@ -1,0 +1,83 @@
+"""Transfers: one movement, or a batch of movements that succeed or fail together."""
+
+from __future__ import annotations
+
+import msgspec
+
+from rantai.core import codes, limits
+from rantai.core.access import credit, debit, require_account, require_instrument, require_owned_account
+from rantai.core.errors import Malformed, Rejection
+from rantai.core.ids import check_account_id, check_amount, check_instrument_code, check_text
+from rantai.core.tx import TxBody, TxContext
+
+__all__ = ["BatchTransfer", "Movement", "Transfer", "apply_movement"]
+
+
+class Movement(msgspec.Struct, frozen=True, array_like=True):
+    """Units of one instrument from one account to another."""
+
+    source: str
+    destination: str
+    instrument: str
+    amount: int
+    memo: str
+
+    def check_form(self) -> None:
+        check_amount(self.amount)
+        check_account_id(self.source, "from")
+        check_account_id(self.destination, "to")
+        check_instrument_code(self.instrument)
+        check_text(self.memo, "memo", limits.MEMO_CHARS_MAX, empty_ok=True)
+
+
+def apply_movement(ctx: TxContext, movement: Movement) -> None:
+    """Move units from the sender's account. Rejects, in order: unknown_instrument,
+    unknown_account (from), not_authorized, unknown_account (to), self_transfer,
+    insufficient_balance, balance_overflow."""
+    view = ctx.view
+    require_instrument(view, movement.instrument)
+    require_owned_account(view, movement.source, ctx.sender)
+    require_account(view, movement.destination)
+    if movement.source == movement.destination:
+        raise Rejection(codes.SELF_TRANSFER, "from and to are the same account")
+    debit(view, movement.source, movement.instrument, movement.amount)
+    credit(view, movement.destination, movement.instrument, movement.amount)
+    ctx.emit(
+        "transfer", instrument=movement.instrument, source=movement.source,
+        destination=movement.destination, amount=movement.amount, memo=movement.memo,
+    )  # fmt: skip
+
+
+class Transfer(TxBody, tag="transfer"):
+    """Move ``amount`` of ``instrument`` from the sender's account ``source`` to ``destination``."""
+
+    source: str
+    destination: str
+    instrument: str
+    amount: int
+    memo: str
+
+    def check_form(self) -> None:
+        self.movement().check_form()
+
+    def movement(self) -> Movement:
+        return Movement(self.source, self.destination, self.instrument, self.amount, self.memo)
+
+    def apply(self, ctx: TxContext) -> None:
+        apply_movement(ctx, self.movement())
+
+
+class BatchTransfer(TxBody, tag="batch_transfer"):
+    """Several movements from the sender's accounts, all applied or none."""
+
+    movements: tuple[Movement, ...]
+
+    def check_form(self) -> None:
+        if not 1 <= len(self.movements) <= limits.BATCH_TRANSFERS_MAX:
+            raise Malformed(codes.TOO_MANY_ITEMS, f"1 to {limits.BATCH_TRANSFERS_MAX} movements")
+        for movement in self.movements:
+            movement.check_form()
+
+    def apply(self, ctx: TxContext) -> None:
+        for movement in self.movements:
+            apply_movement(ctx, movement)

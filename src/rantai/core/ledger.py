@@ -1,0 +1,173 @@
+"""The ledger: committed state in memory, and the function that executes one block.
+
+``Ledger.execute_block`` is the state transition. Given the same committed state and the
+same ordered transactions and timestamp, it produces the same header, receipts and state
+changes on every machine: it reads no clock, draws no randomness, and iterates only in
+sorted or block order.
+
+Each transaction runs in this order (the first failure is its receipt's code):
+
+1. genesis_only: genesis on a ledger that has one, or any other kind on one without;
+2. for kinds with a registered sender: unknown_sender, key_not_authorized, bad_nonce; past
+   this point the nonce is used up, whatever happens next;
+3. the kind's own ``apply`` checks, in the order its docstring lists;
+4. for genesis, the sender checks run after ``apply``, against the parties it created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rantai.core import codes, limits
+from rantai.core.block import Header, Receipt, header_hash, receipts_root, txs_root
+from rantai.core.encoding import decode, encode
+from rantai.core.errors import InvariantError, Rejection, invariant
+from rantai.core.records import CHAIN_KEY, ChainConfig, Party, nonce_key, party_key
+from rantai.core.state import DELETED, StateView, namespace_type
+from rantai.core.tx import SignedTx, TxContext
+from rantai.crypto.hashing import ZERO_DIGEST, sha256
+from rantai.crypto.smt import StateTree
+
+__all__ = ["BlockOutcome", "Ledger", "state_path"]
+
+
+def state_path(key: str) -> bytes:
+    """The state tree path of ``key``: SHA-256 of its UTF-8 bytes."""
+    return sha256(key.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class BlockOutcome:
+    """What executing a block produced: to be signed, stored and announced."""
+
+    header: Header
+    header_hash: bytes
+    receipts: tuple[Receipt, ...]
+    receipt_bytes: tuple[bytes, ...]
+    changes: dict[str, bytes | None]
+
+
+class Ledger:
+    """Committed state (decoded values and the state tree) and the head it belongs to."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.tree = StateTree()
+        self.head: Header | None = None
+        self.head_hash: bytes = ZERO_DIGEST
+
+    @classmethod
+    def load(cls, items: Iterable[tuple[str, bytes]], head: Header) -> Ledger:
+        """Rebuild a ledger from stored ``(key, value)`` pairs and check it against ``head``.
+
+        Raises InvariantError when the rebuilt state root differs from the header's.
+        """
+        ledger = cls()
+        leaves = []
+        for key, raw in items:
+            ledger.values[key] = decode(raw, namespace_type(key))
+            leaves.append((state_path(key), sha256(raw)))
+        ledger.tree = StateTree.build(leaves)
+        if ledger.tree.root != head.state_root:
+            raise InvariantError(
+                f"stored state root {ledger.tree.root.hex()} differs from header "
+                f"{head.height}'s {head.state_root.hex()}"
+            )
+        ledger.head = head
+        ledger.head_hash = header_hash(head)
+        return ledger
+
+    @property
+    def chain(self) -> ChainConfig | None:
+        """The chain's configuration, once genesis has run."""
+        config: ChainConfig | None = self.values.get(CHAIN_KEY)
+        return config
+
+    @property
+    def next_height(self) -> int:
+        return 0 if self.head is None else self.head.height + 1
+
+    def execute_block(self, txs: Sequence[SignedTx], timestamp_ms: int) -> BlockOutcome:
+        """Apply ``txs`` in order as the next block, commit the result in memory, return it.
+
+        The transactions must have passed ``check_envelope``; the timestamp must not go
+        back in time. Rejected transactions are kept with their receipts.
+        """
+        invariant(len(txs) <= limits.BLOCK_TXS_MAX, "block above BLOCK_TXS_MAX")
+        invariant(
+            self.head is None or timestamp_ms >= self.head.timestamp_ms, "timestamp went back"
+        )
+        height = self.next_height
+        view = StateView(self.values)
+        receipts = tuple(apply_tx(view, tx, height, timestamp_ms) for tx in txs)
+        receipt_bytes = tuple(encode(r) for r in receipts)
+        changes = self._commit(view)
+        chain = self.chain
+        if chain is None:
+            raise InvariantError("a block without genesis")
+        header = Header(
+            chain_id=chain.chain_id,
+            height=height,
+            prev_hash=self.head_hash,
+            timestamp_ms=timestamp_ms,
+            tx_count=len(txs),
+            txs_root=txs_root([tx.tx_id for tx in txs]),
+            receipts_root=receipts_root(receipt_bytes),
+            state_root=self.tree.root,
+        )
+        self.head = header
+        self.head_hash = header_hash(header)
+        return BlockOutcome(header, self.head_hash, receipts, receipt_bytes, changes)
+
+    def _commit(self, view: StateView) -> dict[str, bytes | None]:
+        values = self.values
+        changes: dict[str, bytes | None] = {}
+        tree_changes: dict[bytes, bytes | None] = {}
+        for key, value in view.block_changes():
+            if value is DELETED:
+                del values[key]
+                changes[key] = None
+                tree_changes[state_path(key)] = None
+            else:
+                raw = encode(value)
+                values[key] = value
+                changes[key] = raw
+                tree_changes[state_path(key)] = sha256(raw)
+        self.tree.update(tree_changes)
+        return changes
+
+
+def apply_tx(view: StateView, tx: SignedTx, height: int, timestamp_ms: int) -> Receipt:
+    """Apply one transaction to ``view`` and return its receipt (see the module docstring)."""
+    body = tx.body
+    ctx = TxContext(view, height, timestamp_ms, tx.sender, tx.tx_id)
+    try:
+        has_chain = view.get(CHAIN_KEY) is not None
+        if has_chain != body.needs_sender:
+            raise Rejection(codes.GENESIS_ONLY, "genesis first, and only once")
+        if body.needs_sender:
+            _check_sender(view, tx)
+            view.put_direct(nonce_key(tx.sender), tx.nonce + 1)
+            body.apply(ctx)
+        else:
+            body.apply(ctx)
+            _check_sender(view, tx)
+            view.put(nonce_key(tx.sender), tx.nonce + 1)
+    except Rejection as rejection:
+        view.reject_tx()
+        return Receipt(tx.tx_id, rejection.code, ())
+    view.accept_tx()
+    return Receipt(tx.tx_id, codes.OK, tuple(ctx.events))
+
+
+def _check_sender(view: StateView, tx: SignedTx) -> None:
+    party: Party | None = view.get(party_key(tx.sender))
+    if party is None:
+        raise Rejection(codes.UNKNOWN_SENDER, f"no party {tx.sender!r}")
+    if tx.public_key not in party.keys:
+        raise Rejection(codes.KEY_NOT_AUTHORIZED, f"the key is not one of {tx.sender!r}'s")
+    expected: int = view.get(nonce_key(tx.sender)) or 0
+    if tx.nonce != expected:
+        raise Rejection(codes.BAD_NONCE, f"nonce {tx.nonce}, expected {expected}")

@@ -1,0 +1,113 @@
+"""The state a block executes against: committed values, a block overlay and a tx overlay.
+
+State is a map from string keys to decoded records. A key's first path segment names its
+namespace, and each namespace has one record type (``register_namespace``), so a stored
+value decodes to exactly one type. Transactions write into a tx overlay that is dropped on
+rejection; an accepted transaction's writes move into the block overlay, which becomes the
+block's state changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+from rantai.core.errors import invariant
+
+__all__ = [
+    "DELETED",
+    "StateView",
+    "namespace_of",
+    "namespace_type",
+    "register_namespace",
+]
+
+
+class _Deleted:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DELETED"
+
+
+DELETED: Final = _Deleted()
+"""Marks a key deleted in an overlay (``None`` could be a value)."""
+
+_NAMESPACE_TYPES: dict[str, Any] = {}
+
+
+def register_namespace(namespace: str, value_type: Any) -> None:
+    """Declare that keys ``namespace/...`` hold values of ``value_type``."""
+    known = _NAMESPACE_TYPES.get(namespace)
+    invariant(known is None or known is value_type, f"namespace {namespace!r} registered twice")
+    _NAMESPACE_TYPES[namespace] = value_type
+
+
+def namespace_of(key: str) -> str:
+    """Return the namespace of ``key``: the text before its first ``/``."""
+    return key.split("/", 1)[0]
+
+
+def namespace_type(key: str) -> Any:
+    """Return the value type of ``key``'s namespace."""
+    value_type = _NAMESPACE_TYPES.get(namespace_of(key))
+    invariant(value_type is not None, f"no namespace registered for key {key!r}")
+    return value_type
+
+
+class StateView:
+    """Reads through the tx overlay, then the block overlay, then the committed values."""
+
+    __slots__ = ("_base", "_block", "_tx")
+
+    def __init__(self, base: Mapping[str, Any]) -> None:
+        self._base = base
+        self._block: dict[str, Any] = {}
+        self._tx: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        """The value of ``key``, or ``None`` when absent."""
+        value = self._tx.get(key, self)
+        if value is self:
+            value = self._block.get(key, self)
+            if value is self:
+                return self._base.get(key)
+        return None if value is DELETED else value
+
+    def put(self, key: str, value: Any) -> None:
+        """Write ``value`` at ``key`` in the current transaction."""
+        invariant(value is not None, f"put None at {key!r}; use delete")
+        self._tx[key] = value
+
+    def delete(self, key: str) -> None:
+        """Delete ``key`` in the current transaction."""
+        self._tx[key] = DELETED
+
+    def put_direct(self, key: str, value: Any) -> None:
+        """Write ``value`` into the block overlay, surviving a rejection of the current tx.
+
+        Only the nonce uses this: a transaction past the nonce check uses its nonce up.
+        """
+        self._block[key] = value
+
+    def accept_tx(self) -> None:
+        """Keep the current transaction's writes."""
+        self._block.update(self._tx)
+        self._tx.clear()
+
+    def reject_tx(self) -> None:
+        """Drop the current transaction's writes."""
+        self._tx.clear()
+
+    def block_changes(self) -> Iterator[tuple[str, Any]]:
+        """Each key the block changed, in sorted order, with its value or ``DELETED``.
+
+        Deleting a key that was absent before the block is no change, and is left out.
+        """
+        invariant(not self._tx, "block_changes with an open transaction")
+        base = self._base
+        for key in sorted(self._block):
+            value = self._block[key]
+            if value is DELETED and key not in base:
+                continue
+            yield key, value

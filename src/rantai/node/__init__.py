@@ -1,0 +1,1 @@
+"""The node: admission (stateless checks in a process pool), ordering, block execution."""

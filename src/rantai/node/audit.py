@@ -1,0 +1,155 @@
+"""The auditor's replay: rebuild the chain from genesis and compare every stored byte.
+
+``audit(store)`` uses its own fresh ``Ledger``; it trusts nothing in the store but the
+order of the rows. For each height it checks, in this order: the block is the next height;
+the stored header hash is the hash of the stored header; the header links to the previous
+one; every envelope passes the stateless checks and its id is its hash; re-execution gives
+the same header, the same receipts and the same state changes; the certificate holds a valid
+signature by a genesis executor key. At the end the stored current state must equal the
+replayed state. The first failure names its height and what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rantai.core.block import BlockSignature, Header, Receipt, header_hash, signature_valid
+from rantai.core.encoding import decode, encode
+from rantai.core.errors import InvariantError, Malformed
+from rantai.core.ledger import Ledger
+from rantai.core.tx import SignedTx, check_envelope, decode_envelope
+from rantai.crypto.hashing import sha256
+from rantai.store.base import BlockRecord, Store
+
+__all__ = ["AuditFailure", "AuditReport", "audit"]
+
+
+class AuditFailure(Exception):
+    """The first thing found wrong, and the height it was found at."""
+
+    def __init__(self, height: int, problem: str) -> None:
+        super().__init__(f"height {height}: {problem}")
+        self.height = height
+        self.problem = problem
+
+
+@dataclass(slots=True)
+class AuditReport:
+    """What an audit checked, and the first failure if any."""
+
+    blocks: int = 0
+    txs: int = 0
+    signatures: int = 0
+    state_keys: int = 0
+    head_height: int | None = None
+    failure: AuditFailure | None = None
+    state_root: bytes = b""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def audit(store: Store, progress: Callable[[int], None] | None = None) -> AuditReport:
+    """Replay ``store``'s chain from genesis and recheck everything. Never raises."""
+    report = AuditReport()
+    ledger = Ledger()
+    try:
+        for expected_height, block in enumerate(store.iter_blocks()):
+            _check_block(ledger, block, expected_height, report)
+            if progress is not None:
+                progress(block.height)
+        report.head_height = store.head_height()
+        if report.head_height != (ledger.head.height if ledger.head else None):
+            raise AuditFailure(
+                report.head_height or 0, "the store's head is not the last replayed block"
+            )
+        _check_current_state(store, ledger, report)
+        report.state_root = ledger.tree.root
+    except AuditFailure as failure:
+        report.failure = failure
+    return report
+
+
+def _check_block(ledger: Ledger, block: BlockRecord, height: int, report: AuditReport) -> None:
+    if block.height != height:
+        raise AuditFailure(height, f"expected block {height}, found {block.height}: missing or out of order")
+    try:
+        header = decode(block.header, Header)
+        certificate = decode(block.certificate, tuple[BlockSignature, ...])
+    except Malformed as exc:
+        raise AuditFailure(height, f"stored header or certificate unreadable: {exc}") from None
+    if header_hash(header) != block.header_hash:
+        raise AuditFailure(height, "stored header hash is not the hash of the stored header")
+    if header.height != height or header.prev_hash != ledger.head_hash:
+        raise AuditFailure(height, "header does not link to the previous block")
+    txs = [_check_tx(ledger, record.envelope, record.tx_id, height, i)
+           for i, record in enumerate(block.txs)]  # fmt: skip
+    if [r.index for r in block.txs] != list(range(len(block.txs))):
+        raise AuditFailure(height, "transactions out of order in the block")
+    try:
+        outcome = ledger.execute_block(txs, header.timestamp_ms)
+    except InvariantError as exc:
+        raise AuditFailure(height, f"replay broke an invariant: {exc}") from None
+    _compare_headers(outcome.header, header, height)
+    for i, (record, replayed) in enumerate(zip(block.txs, outcome.receipt_bytes, strict=True)):
+        if record.receipt != replayed:
+            raise AuditFailure(height, f"receipt {i} differs from replay: {_receipt_text(record.receipt)}")
+    if dict(block.state_changes) != outcome.changes:
+        keys = sorted(set(block.state_changes) ^ set(outcome.changes)) or sorted(
+            k for k in outcome.changes if block.state_changes.get(k) != outcome.changes[k]
+        )
+        raise AuditFailure(height, f"stored state changes differ from replay at {keys[:3]}")
+    chain = ledger.chain
+    executors = set(chain.executors) if chain else set()
+    if not any(s.public_key in executors and signature_valid(s, block.header_hash) for s in certificate):
+        raise AuditFailure(height, "no valid executor signature on the header")
+    report.blocks += 1
+    report.txs += len(txs)
+    report.signatures += len(txs) + len(certificate)
+
+
+def _check_tx(ledger: Ledger, raw: bytes, tx_id: bytes, height: int, index: int) -> SignedTx:
+    chain = ledger.chain
+    try:
+        chain_id = chain.chain_id if chain else decode_envelope(raw)[0].chain_id
+        tx = check_envelope(raw, chain_id)
+    except Malformed as exc:
+        raise AuditFailure(height, f"transaction {index} fails the stateless checks: {exc}") from None
+    if sha256(raw) != tx_id:
+        raise AuditFailure(height, f"transaction {index}: stored id is not the envelope's hash")
+    return tx
+
+
+def _compare_headers(replayed: Header, stored: Header, height: int) -> None:
+    for name in Header.__struct_fields__:
+        if getattr(replayed, name) != getattr(stored, name):
+            raise AuditFailure(height, f"header {name} differs from replay")
+
+
+def _receipt_text(raw: bytes) -> str:
+    try:
+        return repr(decode(raw, Receipt).code)
+    except Malformed:
+        return "unreadable"
+
+
+def _check_current_state(store: Store, ledger: Ledger, report: AuditReport) -> None:
+    expected = ledger.values
+    seen = 0
+    for key, raw in store.iter_state():
+        value = expected.get(key)
+        if value is None:
+            raise AuditFailure(_head(ledger), f"stored state has key {key!r} that replay does not")
+        if encode(value) != raw:
+            raise AuditFailure(_head(ledger), f"stored state of {key!r} differs from replay")
+        seen += 1
+    if seen != len(expected):
+        raise AuditFailure(_head(ledger), f"stored state lacks {len(expected) - seen} replayed keys")
+    report.state_keys = seen
+
+
+def _head(ledger: Ledger) -> int:
+    return ledger.head.height if ledger.head else 0

@@ -1,0 +1,265 @@
+"""The node: admits envelopes, orders them, cuts and executes blocks, commits and signs them.
+
+```
+submit(raws) -> Verifier (stateless, process pool) -> admission (stale nonce) -> pending log
+executor thread: cut at block_txs_max or block_wait_ms -> Ledger.execute_block -> sign header
+              -> Store.commit_block (one transaction) -> receipts to waiters
+```
+The local orderer is the in-process pending log: its order is the order of admission. A
+transaction is durable once its block is committed; until then a crash loses it and the
+client resubmits (its nonce makes that safe). The clock is injected so tests can fix time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rantai.core import codes
+from rantai.core.block import BlockSignature, Header, Receipt, sign_header
+from rantai.core.encoding import decode, encode
+from rantai.core.errors import InvariantError
+from rantai.core.ledger import BlockOutcome, Ledger
+from rantai.core.records import nonce_key
+from rantai.core.tx import SignedTx, decode_envelope
+from rantai.crypto.keys import SigningKey
+from rantai.node.verifier import Refused, Verifier
+from rantai.store.base import BlockRecord, Store, TxRecord
+
+__all__ = ["Node", "NodeConfig", "SubmitResult", "wall_clock_ms"]
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the Unix epoch, from the system clock."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """Limits and timings of one node."""
+
+    block_txs_max: int = 2_000
+    block_wait_ms: int = 50
+    pending_txs_max: int = 200_000
+    verify_workers: int = 0
+    recent_receipts_max: int = 500_000
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """The fate of one submitted envelope at admission: ``code`` is ``ok`` when ordered."""
+
+    tx_id: bytes | None
+    code: str
+    message: str = ""
+
+
+class Node:
+    """One ledger node over one store. Thread-safe: submit from any thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        executor_key: SigningKey,
+        config: NodeConfig | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self.store = store
+        self.config = config or NodeConfig()
+        self._key = executor_key
+        self._clock_ms = clock_ms
+        self.block_lock = threading.Lock()  # one block at a time; readers of head state too
+        self._pending: deque[SignedTx] = deque()
+        self._pending_cv = threading.Condition()
+        self._receipts: OrderedDict[bytes, tuple[int, Receipt]] = OrderedDict()
+        self._committed_cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.ledger = self._load()
+        chain = self.ledger.chain
+        self._verifier: Verifier | None = (
+            Verifier(chain.chain_id, self.config.verify_workers) if chain else None
+        )
+
+    def _load(self) -> Ledger:
+        height = self.store.head_height()
+        if height is None:
+            return Ledger()
+        stored = self.store.get_header(height)
+        if stored is None:
+            raise InvariantError(f"store head {height} has no header")
+        return Ledger.load(self.store.iter_state(), decode(stored[1], Header))
+
+    # --- genesis ------------------------------------------------------------------------
+    def create_genesis(self, genesis_envelope: bytes) -> BlockOutcome:
+        """Execute and commit block 0 holding the genesis transaction."""
+        if self.ledger.head is not None:
+            raise InvariantError("the chain has a genesis already")
+        envelope, _ = decode_envelope(genesis_envelope)
+        verifier = Verifier(envelope.chain_id)
+        checked = verifier.check([genesis_envelope])[0]
+        if isinstance(checked, Refused):
+            raise InvariantError(f"genesis refused: {checked.code}: {checked.message}")
+        outcome = self._execute([checked])
+        if outcome.receipts[0].code != codes.OK:
+            raise InvariantError(f"genesis rejected: {outcome.receipts[0].code}")
+        self._verifier = Verifier(envelope.chain_id, self.config.verify_workers)
+        return outcome
+
+    # --- admission --------------------------------------------------------------------
+    def submit(self, raws: Sequence[bytes]) -> list[SubmitResult]:
+        """Check envelopes statelessly and queue those that pass, in the given order."""
+        if self._verifier is None:
+            return [SubmitResult(None, codes.GENESIS_ONLY, "no genesis yet") for _ in raws]
+        results: list[SubmitResult] = []
+        admitted: list[SignedTx] = []
+        values = self.ledger.values
+        for item in self._verifier.check(raws):
+            if isinstance(item, Refused):
+                results.append(SubmitResult(None, item.code, item.message))
+                continue
+            committed_nonce: int = values.get(nonce_key(item.sender)) or 0
+            if item.nonce < committed_nonce:
+                # Already used: ordering it again would only fill blocks with replays.
+                results.append(SubmitResult(item.tx_id, codes.BAD_NONCE, "nonce already used"))
+                continue
+            admitted.append(item)
+            results.append(SubmitResult(item.tx_id, codes.OK))
+        with self._pending_cv:
+            room = self.config.pending_txs_max - len(self._pending)
+            if len(admitted) > room:
+                refused = {tx.tx_id for tx in admitted[room:]}
+                admitted = admitted[:room]
+                results = [
+                    SubmitResult(r.tx_id, "pending_full", "the node is busy; retry")
+                    if r.tx_id in refused and r.code == codes.OK else r
+                    for r in results
+                ]  # fmt: skip
+            self._pending.extend(admitted)
+            self._pending_cv.notify()
+        return results
+
+    # --- blocks -----------------------------------------------------------------------
+    def produce_block(self) -> BlockOutcome | None:
+        """Cut a block from what is pending (up to block_txs_max) and commit it."""
+        with self._pending_cv:
+            count = min(len(self._pending), self.config.block_txs_max)
+            batch = [self._pending.popleft() for _ in range(count)]
+        if not batch:
+            return None
+        return self._execute(batch)
+
+    def _execute(self, batch: Sequence[SignedTx]) -> BlockOutcome:
+        with self.block_lock:
+            head = self.ledger.head
+            timestamp_ms = self._clock_ms()
+            if head is not None:
+                timestamp_ms = max(timestamp_ms, head.timestamp_ms)
+            outcome = self.ledger.execute_block(batch, timestamp_ms)
+            certificate = (sign_header(self._key, outcome.header_hash),)
+            self.store.commit_block(
+                BlockRecord(
+                    height=outcome.header.height,
+                    header_hash=outcome.header_hash,
+                    header=encode(outcome.header),
+                    certificate=encode(certificate),
+                    txs=[
+                        TxRecord(tx.tx_id, outcome.header.height, i, tx.raw, receipt)
+                        for i, (tx, receipt) in enumerate(
+                            zip(batch, outcome.receipt_bytes, strict=True)
+                        )
+                    ],
+                    state_changes=outcome.changes,
+                )
+            )
+        self._remember(outcome)
+        return outcome
+
+    def _remember(self, outcome: BlockOutcome) -> None:
+        height = outcome.header.height
+        with self._committed_cv:
+            for receipt in outcome.receipts:
+                self._receipts[receipt.tx_id] = (height, receipt)
+            while len(self._receipts) > self.config.recent_receipts_max:
+                self._receipts.popitem(last=False)
+            self._committed_cv.notify_all()
+
+    def receipt(self, tx_id: bytes) -> tuple[int, Receipt] | None:
+        """``(height, receipt)`` of a committed transaction, or ``None``."""
+        with self._committed_cv:
+            found = self._receipts.get(tx_id)
+        if found is not None:
+            return found
+        record = self.store.get_tx(tx_id)
+        if record is None:
+            return None
+        return record.height, decode(record.receipt, Receipt)
+
+    def wait(self, tx_ids: Sequence[bytes], timeout_s: float) -> dict[bytes, tuple[int, Receipt]]:
+        """Wait until every id has a receipt or ``timeout_s`` passes; return those found."""
+        deadline = time.monotonic() + timeout_s
+        found: dict[bytes, tuple[int, Receipt]] = {}
+        missing = list(tx_ids)
+        while True:
+            still = []
+            for tx_id in missing:
+                got = self.receipt(tx_id)
+                if got is None:
+                    still.append(tx_id)
+                else:
+                    found[tx_id] = got
+            missing = still
+            remaining = deadline - time.monotonic()
+            if not missing or remaining <= 0:
+                return found
+            with self._committed_cv:
+                self._committed_cv.wait(min(remaining, 0.05))
+
+    # --- the executor thread ---------------------------------------------------------
+    def start(self) -> None:
+        """Run the executor in a background thread."""
+        if self._thread is None:
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="rantai-executor", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        wait_s = self.config.block_wait_ms / 1000
+        while not self._stopping:
+            with self._pending_cv:
+                if not self._pending:
+                    self._pending_cv.wait(0.1)
+                    continue
+                deadline = time.monotonic() + wait_s
+                while len(self._pending) < self.config.block_txs_max and not self._stopping:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._pending_cv.wait(remaining)
+            self.produce_block()
+
+    def stop(self) -> None:
+        """Stop the executor thread after the block in progress, and the verifier pool."""
+        self._stopping = True
+        if self._thread is not None:
+            with self._pending_cv:
+                self._pending_cv.notify_all()
+            self._thread.join()
+            self._thread = None
+        if self._verifier is not None:
+            self._verifier.close()
+
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def last_certificate(self) -> tuple[BlockSignature, ...]:
+        """The certificate of the head block."""
+        head = self.store.head_height()
+        stored = None if head is None else self.store.get_header(head)
+        if stored is None:
+            return ()
+        return decode(stored[2], tuple[BlockSignature, ...])

@@ -1,0 +1,216 @@
+"""The Store interface: what the node needs from a database, and nothing more.
+
+A store keeps bytes, not objects: canonical encodings made by ``rantai.core``. That keeps
+both implementations identical in what they hold, and lets ``rantai verify`` recheck every
+stored byte against a replay.
+
+Tables (same names and meaning on every backend; see docs/decisions/storage.md):
+
+| table | row |
+|---|---|
+| blocks | height, header hash, header bytes, certificate bytes |
+| txs | tx id, height, index in block, envelope bytes, receipt bytes |
+| state | key, current value bytes, height of last change |
+| state_log | key, height, value bytes or NULL (deleted): every change, for past heights |
+| meta | schema version and other single values |
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+__all__ = ["BlockRecord", "Store", "StoreError", "TxRecord"]
+
+
+class StoreError(Exception):
+    """A store refused an operation: wrong height, duplicate block, unreadable database."""
+
+
+@dataclass(frozen=True, slots=True)
+class TxRecord:
+    """One transaction as stored: its id, position, signed envelope and receipt."""
+
+    tx_id: bytes
+    height: int
+    index: int
+    envelope: bytes
+    receipt: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRecord:
+    """One block as stored, with everything that commits with it.
+
+    ``state_changes`` maps each state key the block changed to its new canonical value,
+    or ``None`` where the block deleted the key.
+    """
+
+    height: int
+    header_hash: bytes
+    header: bytes
+    certificate: bytes
+    txs: Sequence[TxRecord]
+    state_changes: Mapping[str, bytes | None]
+
+
+class Store(Protocol):
+    """Durable storage of blocks, transactions, receipts and state.
+
+    ``commit_block`` is the only write: the block, its transactions and receipts and its state
+    changes commit in one database transaction, durable when it returns. Heights are dense
+    from 0 (genesis); committing any height but ``head_height() + 1`` raises ``StoreError``.
+    """
+
+    def head_height(self) -> int | None:
+        """The height of the last committed block, or ``None`` for an empty store."""
+        ...
+
+    def commit_block(self, block: BlockRecord) -> None:
+        """Commit ``block`` with its txs and state changes atomically and durably."""
+        ...
+
+    def get_block(self, height: int) -> BlockRecord | None:
+        """The block at ``height`` with its txs (state_changes is read from state_log)."""
+        ...
+
+    def iter_blocks(self, start_height: int = 0) -> Iterator[BlockRecord]:
+        """Every block from ``start_height`` to the head, in order."""
+        ...
+
+    def get_header(self, height: int) -> tuple[bytes, bytes, bytes] | None:
+        """``(header_hash, header, certificate)`` at ``height``, or ``None``."""
+        ...
+
+    def get_tx(self, tx_id: bytes) -> TxRecord | None:
+        """The transaction with id ``tx_id``, or ``None``."""
+        ...
+
+    def get_state(self, key: str) -> bytes | None:
+        """The current value of ``key``, or ``None`` when absent."""
+        ...
+
+    def iter_state(self) -> Iterator[tuple[str, bytes]]:
+        """Every current ``(key, value)``, ordered by key."""
+        ...
+
+    def get_state_at(self, key: str, height: int) -> bytes | None:
+        """The value of ``key`` as it was after block ``height`` committed."""
+        ...
+
+    def iter_state_at(self, height: int) -> Iterator[tuple[str, bytes]]:
+        """Every ``(key, value)`` present after block ``height``, ordered by key."""
+        ...
+
+    def close(self) -> None:
+        """Release the database connection(s)."""
+        ...
+
+
+# -- Shared by the implementations (not part of the interface) --------------------------------
+
+_Connection = TypeVar("_Connection")
+
+# Heights and tx positions are stored as signed 64-bit integers on both backends.
+INT64_MAX = 2**63 - 1
+
+
+def check_block_record(block: BlockRecord) -> None:
+    """Refuse a block the store cannot hold the same way on every backend.
+
+    Checked before any write, in this order: a height outside 0..2**63-1; a tx whose ``height``
+    is not the block's, or whose ``index`` is outside 0..2**63-1; a state key containing NUL
+    (PostgreSQL TEXT cannot hold it, SQLite can: refused on both so that the backends agree).
+
+    Raises:
+        StoreError: the first problem found.
+    """
+    if not 0 <= block.height <= INT64_MAX:
+        raise StoreError(f"block height {block.height} is out of range")
+    for tx in block.txs:
+        if tx.height != block.height:
+            raise StoreError(
+                f"tx {tx.tx_id.hex()} has height {tx.height} in block {block.height}"
+            )
+        if not 0 <= tx.index <= INT64_MAX:
+            raise StoreError(f"tx {tx.tx_id.hex()} has index {tx.index} out of range")
+    for key in block.state_changes:
+        if "\x00" in key:
+            raise StoreError(f"state key {key!r} contains NUL")
+
+
+def iter_blocks_by_height(store: Store, start_height: int) -> Iterator[BlockRecord]:
+    """``Store.iter_blocks`` in terms of ``head_height`` and ``get_block``.
+
+    Blocks never change once committed, so reading them one by one up to the head seen at the
+    start is consistent even while new blocks commit.
+    """
+    head = store.head_height()
+    if head is None:
+        return
+    for height in range(max(start_height, 0), head + 1):
+        block = store.get_block(height)
+        if block is None:
+            raise StoreError(f"block {height} is missing below head {head}")
+        yield block
+
+
+class ConnectionPool(Generic[_Connection]):
+    """Read connections shared by threads: check one out, use it, give it back.
+
+    Each use holds its own connection, so readers in different threads never share one, and
+    two iterators open in one thread do not interleave on one connection either. At most
+    ``idle_max`` idle connections are kept; the rest are closed when given back. A connection
+    that ``usable`` rejects (broken, left inside a transaction) is closed, not reused.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], _Connection],
+        close: Callable[[_Connection], None],
+        usable: Callable[[_Connection], bool],
+        idle_max: int,
+    ) -> None:
+        self._connect = connect
+        self._close = close
+        self._usable = usable
+        self._idle_max = idle_max
+        self._idle: list[_Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @contextmanager
+    def connection(self) -> Iterator[_Connection]:
+        """A connection for the duration of the ``with`` block.
+
+        Raises:
+            StoreError: the pool is closed.
+        """
+        with self._lock:
+            if self._closed:
+                raise StoreError("store is closed")
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            self._give_back(conn)
+
+    def _give_back(self, conn: _Connection) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < self._idle_max and self._usable(conn):
+                self._idle.append(conn)
+                return
+        self._close(conn)
+
+    def close(self) -> None:
+        """Close the idle connections now and those in use when they are given back."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            self._close(conn)
