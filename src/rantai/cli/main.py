@@ -375,3 +375,32 @@ def _hex(text: str, what: str) -> bytes:
         return bytes.fromhex(text)
     except ValueError:
         raise _fail(f"{what}: not hex: {text!r}", EXIT_USAGE) from None
+
+
+@app.command()
+def demo(
+    data: DataOpt,
+    investors: Annotated[int, typer.Option(min=2, max=100_000)] = 500,
+    trades: Annotated[int, typer.Option(min=0, max=1_000_000)] = 2_000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a demo chain in DIR through signed transactions, and report each step."""
+    from rantai.cli.demo import run_demo
+
+    if (data / "chain.json").exists():
+        console.print(f"{data} holds a chain already; showing it (remove {data} for a new demo)")
+        show_block(data, "head", as_json)
+        return
+    with console.status("building the demo chain") as status:
+        report = run_demo(data, investors, trades, progress=lambda s: status.update(s))
+    if as_json:
+        _print_json({"ok": report.ok, "head_height": report.head_height, "steps": report.steps})
+    else:
+        table = Table(title=f"demo chain in {data}: head at height {report.head_height}")
+        for column in ("step", "transactions", "not as expected"):
+            table.add_column(column)
+        for name, sent, failures in report.steps:
+            table.add_row(name, str(sent), f"[{'red' if failures else 'green'}]{failures}")
+        console.print(table)
+    if not report.ok:
+        raise typer.Exit(EXIT_REJECTED)

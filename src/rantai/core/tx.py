@@ -41,7 +41,7 @@ __all__ = [
 
 TX_DOMAIN: Final = b"rantai/tx/v1"
 
-EventValue = str | int | bytes | bool | None
+EventValue = str | int | bool | None  # bytes go in as hex text
 
 
 class Event(msgspec.Struct, frozen=True, array_like=True):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,10 +93,15 @@ def init_chain(
     root: Path,
     chain_id: str,
     store_target: str | None = None,
-    timestamp_ms: int | None = None,
+    clock_ms: Callable[[], int] = wall_clock_ms,
     config: NodeConfig | None = None,
+    make_key: Callable[[str], SigningKey] | None = None,
 ) -> Node:
-    """Create a new chain in ``root``: keys for every genesis party, genesis, block 0."""
+    """Create a new chain in ``root``: keys for every genesis party, genesis, block 0.
+
+    ``make_key(name)`` gives each genesis key (default: fresh random keys); tests pass a
+    deterministic one.
+    """
     files = ChainFiles(root)
     if files.config.exists():
         raise FileExistsError(f"{files.config} exists: {root} holds a chain already")
@@ -103,7 +109,7 @@ def init_chain(
     keys: dict[str, SigningKey] = {}
 
     def new_key(name: str) -> SigningKey:
-        key = SigningKey.generate()
+        key = make_key(name) if make_key is not None else SigningKey.generate()
         save_key(files.key(name), name if name != "node" else "operator", key)
         keys[name] = key
         return key
@@ -129,8 +135,7 @@ def init_chain(
         json.dumps({"chain_id": chain_id, "store": target, "executor_key": "keys/node.key"}, indent=2) + "\n"
     )
     store = open_store(target)
-    clock = wall_clock_ms if timestamp_ms is None else (lambda: timestamp_ms)
-    node = Node(store, node_key, config, clock_ms=clock)
+    node = Node(store, node_key, config, clock_ms=clock_ms)
     node.create_genesis(envelope)
     return node
 

@@ -99,7 +99,7 @@ class AddKey(TxBody, tag="add_key"):
             raise Rejection(codes.TOO_MANY_ITEMS, f"a party has at most {limits.PARTY_KEYS_MAX}")
         ctx.view.put(public_key_key(self.public_key), party.id)
         ctx.view.put(party_key(party.id), replace(party, keys=(*party.keys, self.public_key)))
-        ctx.emit("key_added", party=party.id, public_key=self.public_key)
+        ctx.emit("key_added", party=party.id, public_key=self.public_key.hex())
 
 
 class RevokeKey(TxBody, tag="revoke_key"):
@@ -120,7 +120,7 @@ class RevokeKey(TxBody, tag="revoke_key"):
         ctx.view.delete(public_key_key(self.public_key))
         keys = tuple(k for k in party.keys if k != self.public_key)
         ctx.view.put(party_key(party.id), replace(party, keys=keys))
-        ctx.emit("key_revoked", party=party.id, public_key=self.public_key)
+        ctx.emit("key_revoked", party=party.id, public_key=self.public_key.hex())
 
 
 class GrantRole(TxBody, tag="grant_role"):

@@ -1,0 +1,164 @@
+"""Every kind of tampering with a stored chain is caught by the audit, at the right height."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rantai.core.block import Header, header_hash
+from rantai.core.encoding import decode, encode
+from rantai.core.ids import account_id
+from rantai.core.kinds.transfers import Transfer
+from rantai.node.audit import audit
+from rantai.store import open_store
+from tests.node.harness import market, new_node, send
+
+A, B = account_id("inv-0"), account_id("inv-1")
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("pristine")
+    node = new_node(data)
+    market(node)
+    for i in range(4):
+        send(node, [("inv-0", Transfer(A, B, "BOND1", 10 + i, "t")),
+                    ("inv-1", Transfer(B, A, "BOND1", 5, "t")),
+                    ("inv-2", Transfer(account_id("inv-2"), A, "BOND1", 10**12, "too much"))])  # fmt: skip
+    node.store.close()
+    return data
+
+
+def _copy(pristine: Path, tmp_path: Path) -> Path:
+    shutil.copy(pristine / "ledger.db", tmp_path / "ledger.db")
+    return tmp_path / "ledger.db"
+
+
+def _audit(db: Path) -> tuple[int | None, str]:
+    store = open_store(str(db))
+    try:
+        report = audit(store)
+    finally:
+        store.close()
+    if report.failure is None:
+        return None, ""
+    return report.failure.height, report.failure.problem
+
+
+def _flip(blob: bytes, at: int) -> bytes:
+    data = bytearray(blob)
+    data[at % len(data)] ^= 0x01
+    return bytes(data)
+
+
+def test_pristine_chain_passes(pristine: Path, tmp_path: Path) -> None:
+    assert _audit(_copy(pristine, tmp_path)) == (None, "")
+
+
+TAMPER_HEIGHT = 5
+
+
+def _tx_column(column: str, at: int) -> Callable[[sqlite3.Connection], None]:
+    def tamper(db: sqlite3.Connection) -> None:
+        row = db.execute(f"SELECT rowid, {column} FROM txs WHERE height = ? ORDER BY tx_index LIMIT 1",
+                         (TAMPER_HEIGHT,)).fetchone()  # fmt: skip
+        db.execute(f"UPDATE txs SET {column} = ? WHERE rowid = ?", (_flip(row[1], at), row[0]))
+
+    return tamper
+
+
+def _block_column(column: str, at: int) -> Callable[[sqlite3.Connection], None]:
+    def tamper(db: sqlite3.Connection) -> None:
+        (blob,) = db.execute(f"SELECT {column} FROM blocks WHERE height = ?", (TAMPER_HEIGHT,)).fetchone()
+        db.execute(f"UPDATE blocks SET {column} = ? WHERE height = ?", (_flip(blob, at), TAMPER_HEIGHT))
+
+    return tamper
+
+
+def _state_value(prefix: str) -> Callable[[sqlite3.Connection], None]:
+    def tamper(db: sqlite3.Connection) -> None:
+        key, value = db.execute("SELECT key, value FROM state WHERE key LIKE ? ORDER BY key LIMIT 1",
+                                (prefix + "%",)).fetchone()  # fmt: skip
+        db.execute("UPDATE state SET value = ? WHERE key = ?", (_flip(value, -1), key))
+
+    return tamper
+
+
+def _rehashed_header(db: sqlite3.Connection) -> None:
+    """A careful forger: changes the timestamp and stores the matching header hash."""
+    (blob,) = db.execute("SELECT header FROM blocks WHERE height = ?", (TAMPER_HEIGHT,)).fetchone()
+    header = decode(blob, Header)
+    forged = Header(*[getattr(header, f) if f != "timestamp_ms" else header.timestamp_ms + 1
+                      for f in Header.__struct_fields__])  # fmt: skip
+    db.execute("UPDATE blocks SET header = ?, header_hash = ? WHERE height = ?",
+               (encode(forged), header_hash(forged), TAMPER_HEIGHT))  # fmt: skip
+
+
+def _delete_block(db: sqlite3.Connection) -> None:
+    db.execute("DELETE FROM blocks WHERE height = ?", (TAMPER_HEIGHT,))
+    db.execute("DELETE FROM txs WHERE height = ?", (TAMPER_HEIGHT,))
+
+
+def _swap_blocks(db: sqlite3.Connection) -> None:
+    h, k = TAMPER_HEIGHT, TAMPER_HEIGHT + 1
+    for table in ("blocks", "txs"):
+        db.execute(f"UPDATE {table} SET height = -1 WHERE height = ?", (h,))
+        db.execute(f"UPDATE {table} SET height = ? WHERE height = ?", (h, k))
+        db.execute(f"UPDATE {table} SET height = ? WHERE height = -1", (k,))
+
+
+def _insert_block(db: sqlite3.Connection) -> None:
+    """Shift every later block up by one and put a copy of block h-1 at h."""
+    (head,) = db.execute("SELECT max(height) FROM blocks").fetchone()
+    for height in range(head, TAMPER_HEIGHT - 1, -1):
+        db.execute("UPDATE blocks SET height = ? WHERE height = ?", (height + 1, height))
+    db.execute("INSERT INTO blocks SELECT ?, header_hash, header, certificate FROM blocks WHERE height = ?",
+               (TAMPER_HEIGHT, TAMPER_HEIGHT - 1))  # fmt: skip
+
+
+def _drop_tx(db: sqlite3.Connection) -> None:
+    db.execute("DELETE FROM txs WHERE height = ? AND tx_index = (SELECT max(tx_index) FROM txs WHERE height = ?)",
+               (TAMPER_HEIGHT, TAMPER_HEIGHT))  # fmt: skip
+
+
+def _state_log_value(db: sqlite3.Connection) -> None:
+    key, value = db.execute("SELECT key, value FROM state_log WHERE height = ? AND value IS NOT NULL LIMIT 1",
+                            (TAMPER_HEIGHT,)).fetchone()  # fmt: skip
+    db.execute("UPDATE state_log SET value = ? WHERE key = ? AND height = ?", (_flip(value, -1), key, TAMPER_HEIGHT))
+
+
+CASES: dict[str, tuple[Callable[[sqlite3.Connection], None], int | None, str]] = {
+    "tx envelope byte": (_tx_column("envelope", 40), TAMPER_HEIGHT, "transaction 0"),
+    "tx signature byte": (_tx_column("envelope", -2), TAMPER_HEIGHT, "transaction 0"),
+    "tx id": (_tx_column("tx_id", 3), TAMPER_HEIGHT, "transaction 0"),
+    "receipt byte": (_tx_column("receipt", -1), TAMPER_HEIGHT, "receipt 0"),
+    "header byte": (_block_column("header", 30), TAMPER_HEIGHT, "header hash"),
+    "header hash": (_block_column("header_hash", 0), TAMPER_HEIGHT, "header hash"),
+    "header rehashed": (_rehashed_header, TAMPER_HEIGHT, "signature"),
+    "certificate signature": (_block_column("certificate", -3), TAMPER_HEIGHT, "signature"),
+    "balance": (_state_value("bal/"), None, "stored state of 'bal/"),
+    "party": (_state_value("party/"), None, "stored state of 'party/"),
+    "instrument": (_state_value("inst/"), None, "stored state of 'inst/"),
+    "state log": (_state_log_value, TAMPER_HEIGHT, "state changes"),
+    "deleted block": (_delete_block, TAMPER_HEIGHT, "expected block"),
+    "reordered blocks": (_swap_blocks, TAMPER_HEIGHT, ""),
+    "inserted block": (_insert_block, TAMPER_HEIGHT, ""),
+    "dropped transaction": (_drop_tx, TAMPER_HEIGHT, ""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_tampering_is_detected(pristine: Path, tmp_path: Path, name: str) -> None:
+    tamper, height, problem = CASES[name]
+    db_path = _copy(pristine, tmp_path)
+    with sqlite3.connect(db_path) as db:
+        tamper(db)
+    bad_height, found = _audit(db_path)
+    assert bad_height is not None, f"{name} went unnoticed"
+    if height is not None:
+        assert bad_height == height, found
+    assert problem in found, found
