@@ -125,8 +125,9 @@ def submit(
     try:
         fields = json.loads(body)
         tx_body: TxBody = msgspec.convert(
-            fields, kinds[kind], dec_hook=_hex_hook, from_attributes=False, strict=False
-        )
+            _as_arrays(fields, msgspec.inspect.type_info(kinds[kind])), kinds[kind],
+            strict=False,
+        )  # fmt: skip
     except (json.JSONDecodeError, msgspec.ValidationError) as exc:
         raise _fail(f"body: {exc}", EXIT_USAGE) from None
     signer = load_key(key_file)
@@ -152,10 +153,24 @@ def submit(
         raise typer.Exit(EXIT_REJECTED)
 
 
-def _hex_hook(kind: type, value: Any) -> Any:
-    if kind is bytes and isinstance(value, str):
-        return bytes.fromhex(value)
-    raise NotImplementedError
+def _as_arrays(value: Any, info: msgspec.inspect.Type) -> Any:
+    """Records are arrays in the canonical form; accept JSON objects with field names."""
+    if isinstance(info, msgspec.inspect.StructType) and isinstance(value, dict):
+        missing = [f.name for f in info.fields if f.name not in value and f.required]
+        if missing:
+            raise msgspec.ValidationError(f"missing fields: {', '.join(missing)}")
+        head = [info.tag] if info.tag is not None else []
+        return head + [_as_arrays(value.get(f.name), f.type) for f in info.fields]
+    if isinstance(info, msgspec.inspect.VarTupleType | msgspec.inspect.ListType) and isinstance(
+        value, list
+    ):
+        return [_as_arrays(v, info.item_type) for v in value]
+    if isinstance(info, msgspec.inspect.BytesType) and isinstance(value, str):
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            raise msgspec.ValidationError(f"not hex: {value[:80]!r}") from None
+    return value
 
 
 def _report_receipt(
