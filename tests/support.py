@@ -78,7 +78,9 @@ class Chain:
         value: int = self.ledger.values.get(f"bal/{account}/{instrument}", 0)
         return value
 
-    def register(self, party: str, roles: tuple[str, ...] = ("investor",), kind: str = "person") -> None:
+    def register(
+        self, party: str, roles: tuple[str, ...] = ("investor",), kind: str = "person"
+    ) -> None:
         body = RegisterParty(party, kind, f"{party} name", (key_of(party).public_key,), roles)
         assert self.run("registrar", body).code == codes.OK
 

@@ -34,9 +34,20 @@ def _register(data: Path, party: str, roles: list[str]) -> dict:
     code, out = rantai("keys", "new", key_path, "--party", party, "--json")
     assert code == 0, out
     public = json.loads(out)["public_key"]
-    body = json.dumps({"id": party, "kind": "organisation", "name": party, "keys": [public], "roles": roles})
-    code, out = rantai("submit", "--data", data, "register_party", "--key", data / "keys/registrar.key",
-                       "--body", body, "--json")  # fmt: skip
+    body = json.dumps(
+        {"id": party, "kind": "organisation", "name": party, "keys": [public], "roles": roles}
+    )
+    code, out = rantai(
+        "submit",
+        "--data",
+        data,
+        "register_party",
+        "--key",
+        data / "keys/registrar.key",
+        "--body",
+        body,
+        "--json",
+    )
     assert code == 0, out
     return json.loads(out)
 
@@ -53,15 +64,23 @@ def test_submit_show_and_verify(data: Path) -> None:
     receipt = _register(data, "issuer1", ["issuer"])
     assert receipt["code"] == "ok" and receipt["height"] == 1
     issuer_key = data / "keys/issuer1.key"
-    body = json.dumps({"code": "SUKUK1", "kind": "sukuk", "name": "Sukuk", "decimals": 2, "supply_cap": 10**9})
-    assert rantai("submit", "-d", data, "create_instrument", "-k", issuer_key, "--body", body)[0] == 0
-    body = json.dumps({"instrument": "SUKUK1", "to": "issuer1:main", "amount": 5_000, "reference": "x"})
+    body = json.dumps(
+        {"code": "SUKUK1", "kind": "sukuk", "name": "Sukuk", "decimals": 2, "supply_cap": 10**9}
+    )
+    assert (
+        rantai("submit", "-d", data, "create_instrument", "-k", issuer_key, "--body", body)[0] == 0
+    )
+    body = json.dumps(
+        {"instrument": "SUKUK1", "to": "issuer1:main", "amount": 5_000, "reference": "x"}
+    )
     assert rantai("submit", "-d", data, "mint", "-k", issuer_key, "--body", body)[0] == 0
 
     code, out = rantai("show", "balance", "-d", data, "issuer1:main", "SUKUK1", "--json")
     shown = json.loads(out)
     assert code == 0 and shown["value"] == 5_000 and shown["proof_verified"] is True
-    code, out = rantai("show", "balance", "-d", data, "issuer1:main", "SUKUK1", "--height", "2", "--json")
+    code, out = rantai(
+        "show", "balance", "-d", data, "issuer1:main", "SUKUK1", "--height", "2", "--json"
+    )
     assert json.loads(out)["value"] == 0 and json.loads(out)["proof_verified"] is True
     code, out = rantai("show", "party", "-d", data, "issuer1", "--json")
     assert json.loads(out)["value"]["roles"] == ["issuer"]
@@ -80,17 +99,24 @@ def test_submit_show_and_verify(data: Path) -> None:
 def test_rejected_submission_exits_1_with_code(data: Path) -> None:
     _register(data, "issuer1", ["issuer"])
     body = json.dumps({"instrument": "NOPE", "to": "issuer1:main", "amount": 1, "reference": ""})
-    code, out = rantai("submit", "-d", data, "mint", "-k", data / "keys/issuer1.key", "--body", body, "--json")
+    code, out = rantai(
+        "submit", "-d", data, "mint", "-k", data / "keys/issuer1.key", "--body", body, "--json"
+    )
     assert code == EXIT_REJECTED and json.loads(out)["code"] == "unknown_instrument"
     body = json.dumps({"instrument": "NOPE", "to": "issuer1:main", "amount": 0, "reference": ""})
-    code, out = rantai("submit", "-d", data, "mint", "-k", data / "keys/issuer1.key", "--body", body, "--json")
+    code, out = rantai(
+        "submit", "-d", data, "mint", "-k", data / "keys/issuer1.key", "--body", body, "--json"
+    )
     assert code == EXIT_REJECTED and json.loads(out)["code"] == "bad_amount"
     assert json.loads(out)["height"] is None
 
 
 def test_usage_and_not_found(data: Path, tmp_path: Path) -> None:
     assert rantai("submit", "-d", data, "steal", "-k", data / "keys/SC.key")[0] == EXIT_USAGE
-    assert rantai("submit", "-d", data, "mint", "-k", data / "keys/SC.key", "--body", "{")[0] == EXIT_USAGE
+    assert (
+        rantai("submit", "-d", data, "mint", "-k", data / "keys/SC.key", "--body", "{")[0]
+        == EXIT_USAGE
+    )
     assert rantai("show", "party", "-d", data, "nobody")[0] == EXIT_NOT_FOUND
     assert rantai("show", "block", "-d", data, "99")[0] == EXIT_NOT_FOUND
     assert rantai("show", "block", "-d", tmp_path / "empty")[0] == EXIT_NOT_FOUND
@@ -110,7 +136,9 @@ def test_verify_names_the_bad_height(data: Path) -> None:
 
 
 def test_demo_small(tmp_path: Path) -> None:
-    code, out = rantai("demo", "--data", tmp_path / "demo", "--investors", "20", "--trades", "50", "--json")
+    code, out = rantai(
+        "demo", "--data", tmp_path / "demo", "--investors", "20", "--trades", "50", "--json"
+    )
     assert code == 0, out
     assert json.loads(out)["ok"] is True
     assert rantai("verify", "--data", tmp_path / "demo")[0] == 0

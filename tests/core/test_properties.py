@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from tests.support import Chain
 
 from rantai.core import codes
 from rantai.core.ids import account_id
@@ -13,21 +14,40 @@ from rantai.core.kinds.transfers import BatchTransfer, Movement, Transfer
 from rantai.core.ledger import Ledger
 from rantai.core.records import Instrument
 from rantai.core.tx import TxBody
-from tests.support import Chain
 
 INVESTORS = [f"inv-{i}" for i in range(4)]
 INSTRUMENTS = ["BOND1", "CASH1"]
 
 op = st.one_of(
-    st.tuples(st.just("transfer"), st.sampled_from(INVESTORS), st.sampled_from(INVESTORS),
-              st.sampled_from(INSTRUMENTS), st.integers(1, 3_000)),
-    st.tuples(st.just("mint"), st.sampled_from(INVESTORS), st.sampled_from(INVESTORS),
-              st.sampled_from(INSTRUMENTS), st.integers(1, 3_000)),
-    st.tuples(st.just("burn"), st.sampled_from(INVESTORS), st.sampled_from(INVESTORS),
-              st.sampled_from(INSTRUMENTS), st.integers(1, 3_000)),
-    st.tuples(st.just("batch"), st.sampled_from(INVESTORS), st.sampled_from(INVESTORS),
-              st.sampled_from(INSTRUMENTS), st.integers(1, 3_000)),
-)  # fmt: skip
+    st.tuples(
+        st.just("transfer"),
+        st.sampled_from(INVESTORS),
+        st.sampled_from(INVESTORS),
+        st.sampled_from(INSTRUMENTS),
+        st.integers(1, 3_000),
+    ),
+    st.tuples(
+        st.just("mint"),
+        st.sampled_from(INVESTORS),
+        st.sampled_from(INVESTORS),
+        st.sampled_from(INSTRUMENTS),
+        st.integers(1, 3_000),
+    ),
+    st.tuples(
+        st.just("burn"),
+        st.sampled_from(INVESTORS),
+        st.sampled_from(INVESTORS),
+        st.sampled_from(INSTRUMENTS),
+        st.integers(1, 3_000),
+    ),
+    st.tuples(
+        st.just("batch"),
+        st.sampled_from(INVESTORS),
+        st.sampled_from(INVESTORS),
+        st.sampled_from(INSTRUMENTS),
+        st.integers(1, 3_000),
+    ),
+)
 
 
 def _market() -> Chain:
@@ -56,14 +76,18 @@ def _body(kind: str, a: str, b: str, code: str, amount: int) -> tuple[str, TxBod
 def _supply_matches_balances(ledger: Ledger) -> None:
     for code in INSTRUMENTS:
         instrument: Instrument = ledger.values[f"inst/{code}"]
-        held = [v for k, v in ledger.values.items() if k.startswith("bal/") and k.endswith(f"/{code}")]
+        held = [
+            v for k, v in ledger.values.items() if k.startswith("bal/") and k.endswith(f"/{code}")
+        ]
         assert all(v > 0 for v in held)  # no negative, and zero is never stored
         assert sum(held) == instrument.supply <= instrument.supply_cap
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(op, min_size=1, max_size=30), block_size=st.integers(1, 8))
-def test_random_sequences_conserve_supply_and_replay_identically(ops: list, block_size: int) -> None:
+def test_random_sequences_conserve_supply_and_replay_identically(
+    ops: list, block_size: int
+) -> None:
     chain = _market()
     txs = [chain.tx(*_body(*o)) for o in ops]
     for i in range(0, len(txs), block_size):
@@ -72,8 +96,11 @@ def test_random_sequences_conserve_supply_and_replay_identically(ops: list, bloc
         _supply_matches_balances(chain.ledger)
         if len(outcome.receipts) == 1 and outcome.receipts[0].code != codes.OK:
             tx = txs[i]
-            changed = {k for k in before.keys() | chain.ledger.values.keys()
-                       if before.get(k) != chain.ledger.values.get(k)}  # fmt: skip
+            changed = {
+                k
+                for k in before.keys() | chain.ledger.values.keys()
+                if before.get(k) != chain.ledger.values.get(k)
+            }
             assert changed <= {f"nonce/{tx.sender}"}
     # The same ordered transactions from the same genesis give the same headers.
     again = _replay(chain)
@@ -99,8 +126,12 @@ class LedgerAgainstModel(RuleBasedStateMachine):
         self.chain = _market()
         self.model = {(n, c): 1_000 for n in INVESTORS for c in INSTRUMENTS}
 
-    @rule(a=st.sampled_from(INVESTORS), b=st.sampled_from(INVESTORS),
-          code=st.sampled_from(INSTRUMENTS), amount=st.integers(1, 2_500))  # fmt: skip
+    @rule(
+        a=st.sampled_from(INVESTORS),
+        b=st.sampled_from(INVESTORS),
+        code=st.sampled_from(INSTRUMENTS),
+        amount=st.integers(1, 2_500),
+    )
     def transfer(self, a: str, b: str, code: str, amount: int) -> None:
         receipt = self.chain.run(a, Transfer(account_id(a), account_id(b), code, amount, ""))
         if a == b:
@@ -113,7 +144,11 @@ class LedgerAgainstModel(RuleBasedStateMachine):
             self.model[b, code] += amount
         assert receipt.code == expected
 
-    @rule(b=st.sampled_from(INVESTORS), code=st.sampled_from(INSTRUMENTS), amount=st.integers(1, 9_000))
+    @rule(
+        b=st.sampled_from(INVESTORS),
+        code=st.sampled_from(INSTRUMENTS),
+        amount=st.integers(1, 9_000),
+    )
     def mint(self, b: str, code: str, amount: int) -> None:
         supply = sum(v for (_, c), v in self.model.items() if c == code)
         receipt = self.chain.run("issuer", Mint(code, account_id(b), amount, ""))
@@ -131,7 +166,9 @@ class LedgerAgainstModel(RuleBasedStateMachine):
 
 
 LedgerAgainstModel.TestCase.settings = settings(
-    max_examples=15, stateful_step_count=20, deadline=None,
+    max_examples=15,
+    stateful_step_count=20,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
-)  # fmt: skip
+)
 test_ledger_against_model = LedgerAgainstModel.TestCase

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from tests.support import CHAIN_ID, Chain, genesis_body, key_of
 
 from rantai.core import codes, limits
 from rantai.core.encoding import encode
@@ -11,10 +12,16 @@ from rantai.core.errors import Malformed
 from rantai.core.ids import account_id
 from rantai.core.kinds.genesis import Genesis
 from rantai.core.kinds.instruments import Burn, CreateInstrument, Mint
-from rantai.core.kinds.parties import AddKey, GrantRole, OpenAccount, RegisterParty, RevokeKey, RevokeRole
+from rantai.core.kinds.parties import (
+    AddKey,
+    GrantRole,
+    OpenAccount,
+    RegisterParty,
+    RevokeKey,
+    RevokeRole,
+)
 from rantai.core.kinds.transfers import BatchTransfer, Movement, Transfer
 from rantai.core.tx import Envelope, TxBody, check_envelope
-from tests.support import CHAIN_ID, Chain, genesis_body, key_of
 
 
 @pytest.fixture
@@ -47,7 +54,9 @@ def test_malformed(chain: Chain, raw: bytes) -> None:
 
 
 def test_unknown_kind(chain: Chain) -> None:
-    raw = encode(Envelope(CHAIN_ID, "inv-0", 0, bytes(32), msgspec.Raw(encode(["steal", 1])), bytes(64)))
+    raw = encode(
+        Envelope(CHAIN_ID, "inv-0", 0, bytes(32), msgspec.Raw(encode(["steal", 1])), bytes(64))
+    )
     assert _stateless(chain, raw) == codes.UNKNOWN_KIND
 
 
@@ -63,7 +72,10 @@ def test_non_canonical(chain: Chain) -> None:
 
 def test_wrong_chain(chain: Chain) -> None:
     other = Chain("another-chain")
-    assert _stateless(chain, other.envelope("inv-0", Transfer(A, B, "BOND1", 1, ""))) == codes.WRONG_CHAIN
+    assert (
+        _stateless(chain, other.envelope("inv-0", Transfer(A, B, "BOND1", 1, "")))
+        == codes.WRONG_CHAIN
+    )
 
 
 def test_bad_signature(chain: Chain) -> None:
@@ -81,11 +93,16 @@ def test_signature_by_other_key_over_same_body(chain: Chain) -> None:
 
 @pytest.mark.parametrize("amount", [0, -1, limits.AMOUNT_MAX + 1, 2**64 - 1])
 def test_bad_amount(chain: Chain, amount: int) -> None:
-    assert _stateless(chain, chain.envelope("inv-0", Transfer(A, B, "BOND1", amount, ""))) == codes.BAD_AMOUNT
+    assert (
+        _stateless(chain, chain.envelope("inv-0", Transfer(A, B, "BOND1", amount, "")))
+        == codes.BAD_AMOUNT
+    )
 
 
 def test_amount_limit_itself_is_accepted_statelessly(chain: Chain) -> None:
-    check_envelope(chain.envelope("inv-0", Transfer(A, B, "BOND1", limits.AMOUNT_MAX, "")), CHAIN_ID)
+    check_envelope(
+        chain.envelope("inv-0", Transfer(A, B, "BOND1", limits.AMOUNT_MAX, "")), CHAIN_ID
+    )
 
 
 def test_too_many_movements(chain: Chain) -> None:
@@ -140,7 +157,13 @@ def test_unknown_sender(chain: Chain) -> None:
 
 
 def test_key_not_authorized(chain: Chain) -> None:
-    _rejected(chain, "inv-0", Transfer(A, B, "BOND1", 1, ""), codes.KEY_NOT_AUTHORIZED, key=key_of("inv-1"))
+    _rejected(
+        chain,
+        "inv-0",
+        Transfer(A, B, "BOND1", 1, ""),
+        codes.KEY_NOT_AUTHORIZED,
+        key=key_of("inv-1"),
+    )
 
 
 @pytest.mark.parametrize("offset", [-1, 1, 5])
@@ -163,7 +186,12 @@ def test_replayed_envelope_is_refused() -> None:
 def test_not_authorized(chain: Chain) -> None:
     _rejected(chain, "inv-0", Transfer(B, A, "BOND1", 1, ""), codes.NOT_AUTHORIZED)
     _rejected(chain, "inv-0", Mint("BOND1", A, 1, ""), codes.NOT_AUTHORIZED)
-    _rejected(chain, "inv-0", RegisterParty("x", "person", "x", (key_of("x").public_key,), ()), codes.NOT_AUTHORIZED)
+    _rejected(
+        chain,
+        "inv-0",
+        RegisterParty("x", "person", "x", (key_of("x").public_key,), ()),
+        codes.NOT_AUTHORIZED,
+    )
     _rejected(chain, "inv-0", CreateInstrument("NEW", "bond", "n", 2, 10), codes.NOT_AUTHORIZED)
     _rejected(chain, "registrar", GrantRole("inv-0", "cash_issuer"), codes.NOT_AUTHORIZED)
     _rejected(chain, "inv-0", OpenAccount("client1", "omnibus"), codes.NOT_AUTHORIZED)
@@ -180,9 +208,21 @@ def test_unknown_party_account_instrument_key(chain: Chain) -> None:
 
 
 def test_already_exists_and_key_in_use(chain: Chain) -> None:
-    _rejected(chain, "registrar", RegisterParty("inv-0", "person", "x", (key_of("zz").public_key,), ()), codes.ALREADY_EXISTS)
-    _rejected(chain, "registrar", RegisterParty("new", "person", "x", (key_of("inv-0").public_key,), ()), codes.KEY_IN_USE)
-    _rejected(chain, "issuer", CreateInstrument("BOND1", "bond", "again", 2, 10), codes.ALREADY_EXISTS)
+    _rejected(
+        chain,
+        "registrar",
+        RegisterParty("inv-0", "person", "x", (key_of("zz").public_key,), ()),
+        codes.ALREADY_EXISTS,
+    )
+    _rejected(
+        chain,
+        "registrar",
+        RegisterParty("new", "person", "x", (key_of("inv-0").public_key,), ()),
+        codes.KEY_IN_USE,
+    )
+    _rejected(
+        chain, "issuer", CreateInstrument("BOND1", "bond", "again", 2, 10), codes.ALREADY_EXISTS
+    )
     _rejected(chain, "inv-0", OpenAccount("main", "own"), codes.ALREADY_EXISTS)
     _rejected(chain, "inv-0", AddKey(key_of("inv-1").public_key), codes.KEY_IN_USE)
 
@@ -218,9 +258,15 @@ def test_balance_overflow() -> None:
     chain.register("other", ("issuer",), "organisation")
     chain.run("issuer", CreateInstrument("BIG", "bond", "big", 0, limits.AMOUNT_MAX))
     chain.run("other", CreateInstrument("BIG2", "bond", "big", 0, limits.AMOUNT_MAX))
-    assert chain.run("issuer", Mint("BIG", account_id("issuer"), limits.AMOUNT_MAX, "")).code == codes.OK
+    assert (
+        chain.run("issuer", Mint("BIG", account_id("issuer"), limits.AMOUNT_MAX, "")).code
+        == codes.OK
+    )
     # A second instrument cannot overflow the first; the same one is capped by supply_cap.
-    assert chain.run("other", Mint("BIG2", account_id("issuer"), limits.AMOUNT_MAX, "")).code == codes.OK
+    assert (
+        chain.run("other", Mint("BIG2", account_id("issuer"), limits.AMOUNT_MAX, "")).code
+        == codes.OK
+    )
     assert chain.balance(account_id("issuer"), "BIG") == limits.AMOUNT_MAX
 
 
@@ -241,8 +287,8 @@ def test_genesis_needs_operator_key_and_nonce_zero() -> None:
     body: Genesis = genesis_body()
     view_before = dict(chain.ledger.values)
     tx = chain.tx("operator", body, key=key_of("SC"))
-    from rantai.core.state import StateView
     from rantai.core.ledger import apply_tx
+    from rantai.core.state import StateView
 
     view = StateView(chain.ledger.values)
     assert apply_tx(view, tx, 0, 0).code == codes.KEY_NOT_AUTHORIZED

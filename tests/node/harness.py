@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support import GENESIS_MS, key_of
+
 from rantai.core import codes
 from rantai.core.ids import account_id
 from rantai.core.kinds.instruments import CreateInstrument, Mint
@@ -12,7 +14,6 @@ from rantai.core.records import nonce_key
 from rantai.core.tx import TxBody, build_envelope
 from rantai.node.datadir import init_chain
 from rantai.node.node import Node, NodeConfig
-from tests.support import GENESIS_MS, key_of
 
 
 class Clock:
@@ -27,8 +28,9 @@ class Clock:
 
 
 def new_node(data: Path, store: str | None = None, config: NodeConfig | None = None) -> Node:
-    return init_chain(data, "rantai-test", store_target=store, clock_ms=Clock(),
-                      config=config, make_key=key_of)  # fmt: skip
+    return init_chain(
+        data, "rantai-test", store_target=store, clock_ms=Clock(), config=config, make_key=key_of
+    )
 
 
 def send(node: Node, items: list[tuple[str, TxBody]]) -> list[str]:
@@ -51,12 +53,24 @@ def send(node: Node, items: list[tuple[str, TxBody]]) -> list[str]:
 
 def market(node: Node, investors: int = 3, minted: int = 1_000_000) -> list[str]:
     names = [f"inv-{i}" for i in range(investors)]
-    register = [("registrar", RegisterParty(p, "person", p, (key_of(p).public_key,), ("investor",)))
-                for p in names]  # fmt: skip
-    register.append(("registrar", RegisterParty("issuer", "organisation", "Issuer",
-                                                (key_of("issuer").public_key,), ("issuer",))))  # fmt: skip
+    register = [
+        ("registrar", RegisterParty(p, "person", p, (key_of(p).public_key,), ("investor",)))
+        for p in names
+    ]
+    register.append(
+        (
+            "registrar",
+            RegisterParty(
+                "issuer", "organisation", "Issuer", (key_of("issuer").public_key,), ("issuer",)
+            ),
+        )
+    )
     assert set(send(node, register)) == {codes.OK}
-    assert send(node, [("issuer", CreateInstrument("BOND1", "bond", "Bond", 2, 10**15))]) == [codes.OK]
-    mints: list[tuple[str, TxBody]] = [("issuer", Mint("BOND1", account_id(p), minted, "")) for p in names]
+    assert send(node, [("issuer", CreateInstrument("BOND1", "bond", "Bond", 2, 10**15))]) == [
+        codes.OK
+    ]
+    mints: list[tuple[str, TxBody]] = [
+        ("issuer", Mint("BOND1", account_id(p), minted, "")) for p in names
+    ]
     assert set(send(node, mints)) <= {codes.OK}
     return names

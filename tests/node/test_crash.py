@@ -17,14 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.node.harness import market, new_node, send
+from tests.support import key_of
 
 from rantai.core.ids import account_id
 from rantai.core.kinds.instruments import Mint
 from rantai.core.kinds.parties import RegisterParty
 from rantai.node.audit import audit
 from rantai.store import open_store
-from tests.node.harness import market, new_node, send
-from tests.support import key_of
 
 KILLS = 24
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +34,11 @@ def _run_child(data: Path, kill_after_s: float) -> list[int]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(
         [sys.executable, str(ROOT / "tests/node/crash_child.py"), str(data)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     acked: list[int] = []
     ready = threading.Event()
 
@@ -72,8 +75,13 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_block(tmp_path: Path) -
     rng = random.Random(seed)
     node = new_node(tmp_path)
     market(node, investors=0)
-    send(node, [("registrar", RegisterParty(p, "person", p, (key_of(p).public_key,), ("investor",)))
-                for p in ("inv-a", "inv-b")])  # fmt: skip
+    send(
+        node,
+        [
+            ("registrar", RegisterParty(p, "person", p, (key_of(p).public_key,), ("investor",)))
+            for p in ("inv-a", "inv-b")
+        ],
+    )
     send(node, [("issuer", Mint("BOND1", account_id("inv-a"), 10**12, ""))])
     node.store.close()
 

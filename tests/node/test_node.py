@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.node.harness import market, new_node, send
+from tests.support import key_of
 
 from rantai.core import codes
 from rantai.core.block import Header, Receipt
@@ -18,8 +20,6 @@ from rantai.node.audit import audit
 from rantai.node.datadir import open_node
 from rantai.node.node import NodeConfig
 from rantai.node.reads import Reader
-from tests.node.harness import market, new_node, send
-from tests.support import key_of
 
 A, B = account_id("inv-0"), account_id("inv-1")
 
@@ -58,10 +58,13 @@ def test_restart_refuses_state_that_does_not_match_the_header(tmp_path: Path) ->
 def test_receipts_for_rejected_and_accepted(tmp_path: Path) -> None:
     node = new_node(tmp_path)
     market(node)
-    got = send(node, [
-        ("inv-0", Transfer(A, B, "BOND1", 10**9, "too much")),
-        ("inv-0", Transfer(A, B, "BOND1", 1, "fine")),
-    ])  # fmt: skip
+    got = send(
+        node,
+        [
+            ("inv-0", Transfer(A, B, "BOND1", 10**9, "too much")),
+            ("inv-0", Transfer(A, B, "BOND1", 1, "fine")),
+        ],
+    )
     assert got == [codes.INSUFFICIENT_BALANCE, codes.OK]
 
 
@@ -93,7 +96,9 @@ def test_background_executor_cuts_on_wait(tmp_path: Path) -> None:
     try:
         from rantai.core.tx import build_envelope
 
-        raw = build_envelope("rantai-test", "inv-0", 0, key_of("inv-0"), Transfer(A, B, "BOND1", 5, ""))
+        raw = build_envelope(
+            "rantai-test", "inv-0", 0, key_of("inv-0"), Transfer(A, B, "BOND1", 5, "")
+        )
         (admitted,) = node.submit([raw])
         got = node.wait([admitted.tx_id], timeout_s=10)
         assert got[admitted.tx_id][1].code == codes.OK
@@ -130,8 +135,10 @@ def test_tx_and_receipt_proofs(tmp_path: Path) -> None:
     market(node)
     from rantai.core.tx import build_envelope
 
-    raws = [build_envelope("rantai-test", "inv-0", n, key_of("inv-0"), Transfer(A, B, "BOND1", 1, ""))
-            for n in range(5)]  # fmt: skip
+    raws = [
+        build_envelope("rantai-test", "inv-0", n, key_of("inv-0"), Transfer(A, B, "BOND1", 1, ""))
+        for n in range(5)
+    ]
     admitted = node.submit(raws)
     node.produce_block()
     reader = Reader(node)

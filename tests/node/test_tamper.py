@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.node.harness import market, new_node, send
 
 from rantai.core.block import Header, header_hash
 from rantai.core.encoding import decode, encode
@@ -15,7 +16,6 @@ from rantai.core.ids import account_id
 from rantai.core.kinds.transfers import Transfer
 from rantai.node.audit import audit
 from rantai.store import open_store
-from tests.node.harness import market, new_node, send
 
 A, B = account_id("inv-0"), account_id("inv-1")
 
@@ -26,9 +26,14 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     node = new_node(data)
     market(node)
     for i in range(4):
-        send(node, [("inv-0", Transfer(A, B, "BOND1", 10 + i, "t")),
-                    ("inv-1", Transfer(B, A, "BOND1", 5, "t")),
-                    ("inv-2", Transfer(account_id("inv-2"), A, "BOND1", 10**12, "too much"))])  # fmt: skip
+        send(
+            node,
+            [
+                ("inv-0", Transfer(A, B, "BOND1", 10 + i, "t")),
+                ("inv-1", Transfer(B, A, "BOND1", 5, "t")),
+                ("inv-2", Transfer(account_id("inv-2"), A, "BOND1", 10**12, "too much")),
+            ],
+        )
     node.store.close()
     return data
 
@@ -64,8 +69,10 @@ TAMPER_HEIGHT = 5
 
 def _tx_column(column: str, at: int) -> Callable[[sqlite3.Connection], None]:
     def tamper(db: sqlite3.Connection) -> None:
-        row = db.execute(f"SELECT rowid, {column} FROM txs WHERE height = ? ORDER BY tx_index LIMIT 1",
-                         (TAMPER_HEIGHT,)).fetchone()  # fmt: skip
+        row = db.execute(
+            f"SELECT rowid, {column} FROM txs WHERE height = ? ORDER BY tx_index LIMIT 1",
+            (TAMPER_HEIGHT,),
+        ).fetchone()
         db.execute(f"UPDATE txs SET {column} = ? WHERE rowid = ?", (_flip(row[1], at), row[0]))
 
     return tamper
@@ -73,16 +80,21 @@ def _tx_column(column: str, at: int) -> Callable[[sqlite3.Connection], None]:
 
 def _block_column(column: str, at: int) -> Callable[[sqlite3.Connection], None]:
     def tamper(db: sqlite3.Connection) -> None:
-        (blob,) = db.execute(f"SELECT {column} FROM blocks WHERE height = ?", (TAMPER_HEIGHT,)).fetchone()
-        db.execute(f"UPDATE blocks SET {column} = ? WHERE height = ?", (_flip(blob, at), TAMPER_HEIGHT))
+        (blob,) = db.execute(
+            f"SELECT {column} FROM blocks WHERE height = ?", (TAMPER_HEIGHT,)
+        ).fetchone()
+        db.execute(
+            f"UPDATE blocks SET {column} = ? WHERE height = ?", (_flip(blob, at), TAMPER_HEIGHT)
+        )
 
     return tamper
 
 
 def _state_value(prefix: str) -> Callable[[sqlite3.Connection], None]:
     def tamper(db: sqlite3.Connection) -> None:
-        key, value = db.execute("SELECT key, value FROM state WHERE key LIKE ? ORDER BY key LIMIT 1",
-                                (prefix + "%",)).fetchone()  # fmt: skip
+        key, value = db.execute(
+            "SELECT key, value FROM state WHERE key LIKE ? ORDER BY key LIMIT 1", (prefix + "%",)
+        ).fetchone()
         db.execute("UPDATE state SET value = ? WHERE key = ?", (_flip(value, -1), key))
 
     return tamper
@@ -92,10 +104,16 @@ def _rehashed_header(db: sqlite3.Connection) -> None:
     """A careful forger: changes the timestamp and stores the matching header hash."""
     (blob,) = db.execute("SELECT header FROM blocks WHERE height = ?", (TAMPER_HEIGHT,)).fetchone()
     header = decode(blob, Header)
-    forged = Header(*[getattr(header, f) if f != "timestamp_ms" else header.timestamp_ms + 1
-                      for f in Header.__struct_fields__])  # fmt: skip
-    db.execute("UPDATE blocks SET header = ?, header_hash = ? WHERE height = ?",
-               (encode(forged), header_hash(forged), TAMPER_HEIGHT))  # fmt: skip
+    forged = Header(
+        *[
+            getattr(header, f) if f != "timestamp_ms" else header.timestamp_ms + 1
+            for f in Header.__struct_fields__
+        ]
+    )
+    db.execute(
+        "UPDATE blocks SET header = ?, header_hash = ? WHERE height = ?",
+        (encode(forged), header_hash(forged), TAMPER_HEIGHT),
+    )
 
 
 def _delete_block(db: sqlite3.Connection) -> None:
@@ -116,19 +134,28 @@ def _insert_block(db: sqlite3.Connection) -> None:
     (head,) = db.execute("SELECT max(height) FROM blocks").fetchone()
     for height in range(head, TAMPER_HEIGHT - 1, -1):
         db.execute("UPDATE blocks SET height = ? WHERE height = ?", (height + 1, height))
-    db.execute("INSERT INTO blocks SELECT ?, header_hash, header, certificate FROM blocks WHERE height = ?",
-               (TAMPER_HEIGHT, TAMPER_HEIGHT - 1))  # fmt: skip
+    db.execute(
+        "INSERT INTO blocks SELECT ?, header_hash, header, certificate FROM blocks WHERE height = ?",
+        (TAMPER_HEIGHT, TAMPER_HEIGHT - 1),
+    )
 
 
 def _drop_tx(db: sqlite3.Connection) -> None:
-    db.execute("DELETE FROM txs WHERE height = ? AND tx_index = (SELECT max(tx_index) FROM txs WHERE height = ?)",
-               (TAMPER_HEIGHT, TAMPER_HEIGHT))  # fmt: skip
+    db.execute(
+        "DELETE FROM txs WHERE height = ? AND tx_index = (SELECT max(tx_index) FROM txs WHERE height = ?)",
+        (TAMPER_HEIGHT, TAMPER_HEIGHT),
+    )
 
 
 def _state_log_value(db: sqlite3.Connection) -> None:
-    key, value = db.execute("SELECT key, value FROM state_log WHERE height = ? AND value IS NOT NULL LIMIT 1",
-                            (TAMPER_HEIGHT,)).fetchone()  # fmt: skip
-    db.execute("UPDATE state_log SET value = ? WHERE key = ? AND height = ?", (_flip(value, -1), key, TAMPER_HEIGHT))
+    key, value = db.execute(
+        "SELECT key, value FROM state_log WHERE height = ? AND value IS NOT NULL LIMIT 1",
+        (TAMPER_HEIGHT,),
+    ).fetchone()
+    db.execute(
+        "UPDATE state_log SET value = ? WHERE key = ? AND height = ?",
+        (_flip(value, -1), key, TAMPER_HEIGHT),
+    )
 
 
 CASES: dict[str, tuple[Callable[[sqlite3.Connection], None], int | None, str]] = {

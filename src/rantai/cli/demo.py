@@ -79,8 +79,12 @@ class _Driver:
         return len(items), failures
 
 
-def run_demo(data: Path, investors: int = 500, trades: int = 2_000,
-             progress: Callable[[str], None] | None = None) -> DemoReport:  # fmt: skip
+def run_demo(
+    data: Path,
+    investors: int = 500,
+    trades: int = 2_000,
+    progress: Callable[[str], None] | None = None,
+) -> DemoReport:
     """Create a chain in ``data`` and play the scenario on it."""
     node = init_chain(data, "rantai-demo")
     try:
@@ -90,7 +94,9 @@ def run_demo(data: Path, investors: int = 500, trades: int = 2_000,
         node.store.close()
 
 
-def _play(d: _Driver, investors: int, trades: int, progress: Callable[[str], None] | None) -> DemoReport:
+def _play(
+    d: _Driver, investors: int, trades: int, progress: Callable[[str], None] | None
+) -> DemoReport:
     rng = random.Random(SEED)
     report = DemoReport()
 
@@ -101,56 +107,118 @@ def _play(d: _Driver, investors: int, trades: int, progress: Callable[[str], Non
         report.steps.append((name, sent, failures))
 
     org = "organisation"
-    step("onboard banks, issuer, claim provider", [
-        ("registrar", RegisterParty(p, org, name, (d.key(p).public_key,), roles))
-        for p, name, roles in (
-            ("maybank", "Malayan Banking Berhad", ("custodian",)),
-            ("cimb", "CIMB Bank Berhad", ("custodian",)),
-            ("mof", "Ministry of Finance (issuer)", ("issuer",)),
-            ("tenaga", "Tenaga Nasional Berhad", ("issuer",)),
-            ("kyc-provider", "National KYC Utility", ()),
-        )
-    ])  # fmt: skip
-    step("central bank licenses cash issuers", [
-        ("BNM", GrantRole("maybank", "cash_issuer")),
-        ("BNM", GrantRole("cimb", "cash_issuer")),
-        ("BNM", GrantRole("kyc-provider", "claim_issuer")),
-    ])  # fmt: skip
-    step("create instruments", [
-        ("maybank", CreateInstrument("MYR.MAYBANK", "cash", "Maybank tokenized ringgit deposit", 2, 10**15)),
-        ("cimb", CreateInstrument("MYR.CIMB", "cash", "CIMB tokenized ringgit deposit", 2, 10**15)),
-        ("mof", CreateInstrument("GII-2035", "sukuk", "Government Investment Issue 2035 (sukuk)", 2, 10**13)),
-        ("tenaga", CreateInstrument("TNB-2031", "bond", "Tenaga 4.2% bond 2031", 2, 10**12)),
-    ])  # fmt: skip
+    step(
+        "onboard banks, issuer, claim provider",
+        [
+            ("registrar", RegisterParty(p, org, name, (d.key(p).public_key,), roles))
+            for p, name, roles in (
+                ("maybank", "Malayan Banking Berhad", ("custodian",)),
+                ("cimb", "CIMB Bank Berhad", ("custodian",)),
+                ("mof", "Ministry of Finance (issuer)", ("issuer",)),
+                ("tenaga", "Tenaga Nasional Berhad", ("issuer",)),
+                ("kyc-provider", "National KYC Utility", ()),
+            )
+        ],
+    )
+    step(
+        "central bank licenses cash issuers",
+        [
+            ("BNM", GrantRole("maybank", "cash_issuer")),
+            ("BNM", GrantRole("cimb", "cash_issuer")),
+            ("BNM", GrantRole("kyc-provider", "claim_issuer")),
+        ],
+    )
+    step(
+        "create instruments",
+        [
+            (
+                "maybank",
+                CreateInstrument(
+                    "MYR.MAYBANK", "cash", "Maybank tokenized ringgit deposit", 2, 10**15
+                ),
+            ),
+            (
+                "cimb",
+                CreateInstrument("MYR.CIMB", "cash", "CIMB tokenized ringgit deposit", 2, 10**15),
+            ),
+            (
+                "mof",
+                CreateInstrument(
+                    "GII-2035", "sukuk", "Government Investment Issue 2035 (sukuk)", 2, 10**13
+                ),
+            ),
+            ("tenaga", CreateInstrument("TNB-2031", "bond", "Tenaga 4.2% bond 2031", 2, 10**12)),
+        ],
+    )
     names = [f"inv-{i:05d}" for i in range(investors)]
-    step(f"onboard {investors} investors", [
-        ("registrar", RegisterParty(n, "person" if i % 10 else org, f"Investor {i}",
-                                    (d.key(n).public_key,), ("investor",)))
+    step(
+        f"onboard {investors} investors",
+        [
+            (
+                "registrar",
+                RegisterParty(
+                    n,
+                    "person" if i % 10 else org,
+                    f"Investor {i}",
+                    (d.key(n).public_key,),
+                    ("investor",),
+                ),
+            )
+            for i, n in enumerate(names)
+        ],
+    )
+    bank_of = {
+        n: ("maybank", "MYR.MAYBANK") if i % 2 == 0 else ("cimb", "MYR.CIMB")
         for i, n in enumerate(names)
-    ])  # fmt: skip
-    bank_of = {n: ("maybank", "MYR.MAYBANK") if i % 2 == 0 else ("cimb", "MYR.CIMB")
-               for i, n in enumerate(names)}  # fmt: skip
-    step("fund investors with deposit tokens", [
-        (bank, Mint(cash, account_id(n), rng.randrange(1_000_00, 500_000_00), f"deposit {n}"))
-        for n, (bank, cash) in bank_of.items()
-    ])  # fmt: skip
-    step("primary issuance: sukuk RM 10 lots and up, bond", [
-        *(("mof", Mint("GII-2035", account_id(n), rng.randrange(1, 2_000) * 10_00, "auction"))
-          for n in names),
-        *(("tenaga", Mint("TNB-2031", account_id(n), rng.randrange(1, 100) * 1_000_00, "bookbuild"))
-          for n in names[::3]),
-    ])  # fmt: skip
+    }
+    step(
+        "fund investors with deposit tokens",
+        [
+            (bank, Mint(cash, account_id(n), rng.randrange(1_000_00, 500_000_00), f"deposit {n}"))
+            for n, (bank, cash) in bank_of.items()
+        ],
+    )
+    step(
+        "primary issuance: sukuk RM 10 lots and up, bond",
+        [
+            *(
+                ("mof", Mint("GII-2035", account_id(n), rng.randrange(1, 2_000) * 10_00, "auction"))
+                for n in names
+            ),
+            *(
+                (
+                    "tenaga",
+                    Mint("TNB-2031", account_id(n), rng.randrange(1, 100) * 1_000_00, "bookbuild"),
+                )
+                for n in names[::3]
+            ),
+        ],
+    )
     step("secondary trades", _trades(d, rng, names, bank_of, trades))
-    step("an overdraft is refused", [
-        (names[0], Transfer(account_id(names[0]), account_id(names[1]), "GII-2035", 10**12, "too much")),
-    ], expect=codes.INSUFFICIENT_BALANCE)  # fmt: skip
+    step(
+        "an overdraft is refused",
+        [
+            (
+                names[0],
+                Transfer(
+                    account_id(names[0]), account_id(names[1]), "GII-2035", 10**12, "too much"
+                ),
+            ),
+        ],
+        expect=codes.INSUFFICIENT_BALANCE,
+    )
     head = d.node.ledger.head
     report.head_height = head.height if head else 0
     return report
 
 
-def _trades(d: _Driver, rng: random.Random, names: list[str], bank_of: dict[str, tuple[str, str]],
-            count: int) -> list[tuple[str, TxBody]]:  # fmt: skip
+def _trades(
+    d: _Driver,
+    rng: random.Random,
+    names: list[str],
+    bank_of: dict[str, tuple[str, str]],
+    count: int,
+) -> list[tuple[str, TxBody]]:
     """Sukuk sold at par: units one way, the same minor units of the buyer's deposit token
     back. Two transfers each until settlement (DvP) lands."""
     values = d.node.ledger.values
@@ -166,6 +234,10 @@ def _trades(d: _Driver, rng: random.Random, names: list[str], bank_of: dict[str,
         units[buyer] += amount
         cash[buyer] -= amount
         token = bank_of[buyer][1]
-        items.append((seller, Transfer(account_id(seller), account_id(buyer), "GII-2035", amount, "sale")))
-        items.append((buyer, Transfer(account_id(buyer), account_id(seller), token, amount, "payment")))
+        items.append(
+            (seller, Transfer(account_id(seller), account_id(buyer), "GII-2035", amount, "sale"))
+        )
+        items.append(
+            (buyer, Transfer(account_id(buyer), account_id(seller), token, amount, "payment"))
+        )
     return items

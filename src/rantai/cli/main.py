@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from rantai.cli.demo import run_demo
 from rantai.core import codes
 from rantai.core.block import Receipt
 from rantai.core.encoding import decode
@@ -125,9 +126,10 @@ def submit(
     try:
         fields = json.loads(body)
         tx_body: TxBody = msgspec.convert(
-            _as_arrays(fields, msgspec.inspect.type_info(kinds[kind])), kinds[kind],
+            _as_arrays(fields, msgspec.inspect.type_info(kinds[kind])),
+            kinds[kind],
             strict=False,
-        )  # fmt: skip
+        )
     except (json.JSONDecodeError, msgspec.ValidationError) as exc:
         raise _fail(f"body: {exc}", EXIT_USAGE) from None
     signer = load_key(key_file)
@@ -135,7 +137,9 @@ def submit(
     try:
         chain = node.ledger.chain
         chain_id = chain.chain_id if chain else ""
-        next_nonce = nonce if nonce is not None else node.ledger.values.get(nonce_key(signer.party), 0)
+        next_nonce = (
+            nonce if nonce is not None else node.ledger.values.get(nonce_key(signer.party), 0)
+        )
         envelope = build_envelope(chain_id, signer.party, next_nonce, signer.key, tx_body)
         admitted = node.submit([envelope])[0]
         if admitted.code != codes.OK:
@@ -174,18 +178,29 @@ def _as_arrays(value: Any, info: msgspec.inspect.Type) -> Any:
 
 
 def _report_receipt(
-    tx_id: bytes | None, height: int | None, code: str, message: str, as_json: bool,
+    tx_id: bytes | None,
+    height: int | None,
+    code: str,
+    message: str,
+    as_json: bool,
     receipt: Receipt | None = None,
-) -> None:  # fmt: skip
+) -> None:
     if as_json:
-        _print_json({
-            "tx_id": tx_id, "height": height, "code": code, "message": message,
-            "events": receipt.events if receipt else [],
-        })  # fmt: skip
+        _print_json(
+            {
+                "tx_id": tx_id,
+                "height": height,
+                "code": code,
+                "message": message,
+                "events": receipt.events if receipt else [],
+            }
+        )
         return
     colour = "green" if code == codes.OK else "red"
     where = f" in block {height}" if height is not None else " (not ordered)"
-    console.print(f"tx {tx_id.hex() if tx_id else '-'}{where}: [{colour}]{code}[/{colour}] {message}")
+    console.print(
+        f"tx {tx_id.hex() if tx_id else '-'}{where}: [{colour}]{code}[/{colour}] {message}"
+    )
     for event in receipt.events if receipt else ():
         console.print(f"  {event.name} {jsonable(event.attrs)}")
 
@@ -200,7 +215,11 @@ def verify(
     if (data is None) == (db is None):
         raise _fail("give --data DIR or --db URL", EXIT_USAGE)
     target = db if db is not None else str(data)
-    if data is not None and not (data / "ledger.db").exists() and not (data / "chain.json").exists():
+    if (
+        data is not None
+        and not (data / "ledger.db").exists()
+        and not (data / "chain.json").exists()
+    ):
         raise _fail(f"{data} holds no chain", EXIT_NOT_FOUND)
     store = open_store(target if db else _store_of(data))
     try:
@@ -208,20 +227,27 @@ def verify(
     finally:
         store.close()
     if as_json:
-        _print_json({
-            "ok": report.ok, "blocks": report.blocks, "txs": report.txs,
-            "state_keys": report.state_keys, "head_height": report.head_height,
-            "state_root": report.state_root,
-            "bad_height": report.failure.height if report.failure else None,
-            "problem": report.failure.problem if report.failure else None,
-        })  # fmt: skip
+        _print_json(
+            {
+                "ok": report.ok,
+                "blocks": report.blocks,
+                "txs": report.txs,
+                "state_keys": report.state_keys,
+                "head_height": report.head_height,
+                "state_root": report.state_root,
+                "bad_height": report.failure.height if report.failure else None,
+                "problem": report.failure.problem if report.failure else None,
+            }
+        )
     elif report.failure is None:
         console.print(
             f"[green]verified[/green] {report.blocks} blocks, {report.txs} transactions, "
             f"{report.state_keys} state keys; state root {report.state_root.hex()}"
         )
     else:
-        console.print(f"[red]FAILED at height {report.failure.height}[/red]: {report.failure.problem}")
+        console.print(
+            f"[red]FAILED at height {report.failure.height}[/red]: {report.failure.problem}"
+        )
     if not report.ok:
         raise typer.Exit(EXIT_REJECTED)
 
@@ -259,12 +285,17 @@ def show_block(
         if block is None or wanted is None:
             raise _fail(f"no block {height}", EXIT_NOT_FOUND)
         header = reader.header(wanted)
-        txs = [
-            {"tx_id": t.tx_id, "kind": decode_envelope(t.envelope)[1].__struct_config__.tag,
-             "sender": decode_envelope(t.envelope)[0].sender,
-             "code": decode(t.receipt, Receipt).code}
-            for t in block.txs
-        ]  # fmt: skip
+        txs: list[dict[str, str]] = []
+        for t in block.txs:
+            envelope, body = decode_envelope(t.envelope)
+            txs.append(
+                {
+                    "tx_id": t.tx_id.hex(),
+                    "kind": str(body.__struct_config__.tag),
+                    "sender": envelope.sender,
+                    "code": decode(t.receipt, Receipt).code,
+                }
+            )
     finally:
         _close(reader)
     if as_json:
@@ -274,7 +305,7 @@ def show_block(
     for column in ("#", "tx id", "kind", "sender", "result"):
         table.add_column(column)
     for i, tx in enumerate(txs):
-        table.add_row(str(i), tx["tx_id"].hex()[:16], str(tx["kind"]), tx["sender"], tx["code"])
+        table.add_row(str(i), tx["tx_id"][:16], tx["kind"], tx["sender"], tx["code"])
     console.print(jsonable(header))
     console.print(table)
 
@@ -296,10 +327,16 @@ def show_tx(
     envelope, body = decode_envelope(answer.envelope)
     receipt = decode(answer.receipt, Receipt)
     document = {
-        "tx_id": answer.tx_id, "height": answer.height, "index": answer.index,
-        "sender": envelope.sender, "nonce": envelope.nonce, "body": body, "receipt": receipt,
-        "tx_proof": answer.tx_path, "receipt_proof": answer.receipt_path,
-    }  # fmt: skip
+        "tx_id": answer.tx_id,
+        "height": answer.height,
+        "index": answer.index,
+        "sender": envelope.sender,
+        "nonce": envelope.nonce,
+        "body": body,
+        "receipt": receipt,
+        "tx_proof": answer.tx_path,
+        "receipt_proof": answer.receipt_path,
+    }
     if as_json:
         _print_json(document)
     else:
@@ -349,9 +386,13 @@ def _show_key(data: Path, key: str, height: int | None, as_json: bool, missing: 
         value = 0
     proof_ok = verify_state_value(answer.header, key, answer.value, answer.proof)
     document = {
-        "key": key, "height": answer.height, "value": value, "state_root": answer.header.state_root,
-        "proof": answer.proof, "proof_verified": proof_ok,
-    }  # fmt: skip
+        "key": key,
+        "height": answer.height,
+        "value": value,
+        "state_root": answer.header.state_root,
+        "proof": answer.proof,
+        "proof_verified": proof_ok,
+    }
     if as_json:
         _print_json(document)
         return
@@ -400,14 +441,12 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a demo chain in DIR through signed transactions, and report each step."""
-    from rantai.cli.demo import run_demo
-
     if (data / "chain.json").exists():
         console.print(f"{data} holds a chain already; showing it (remove {data} for a new demo)")
         show_block(data, "head", as_json)
         return
     with console.status("building the demo chain") as status:
-        report = run_demo(data, investors, trades, progress=lambda s: status.update(s))
+        report = run_demo(data, investors, trades, progress=status.update)
     if as_json:
         _print_json({"ok": report.ok, "head_height": report.head_height, "steps": report.steps})
     else:

@@ -93,7 +93,8 @@ def debit(view: StateView, account: str, instrument: str, amount: int) -> None:
     current: int = view.get(key) or 0
     if current < amount:
         raise Rejection(
-            codes.INSUFFICIENT_BALANCE, f"{account!r} holds {current} of {instrument!r}, not {amount}"
+            codes.INSUFFICIENT_BALANCE,
+            f"{account!r} holds {current} of {instrument!r}, not {amount}",
         )
     if current == amount:
         view.delete(key)

@@ -1,10 +1,10 @@
 """Forms of identifiers and names, checked statelessly (reason ``bad_field``).
 
-| id | form | example |
+| id | form (first character a letter or digit) | example |
 |---|---|---|
-| party | 1–64 of ``A-Z a-z 0-9 . _ -``, starting with a letter or digit | ``BNM``, ``inv-00042`` |
-| account | ``<party>:<name>``, name 1–32 of ``a-z 0-9 . _ -`` | ``inv-00042:main`` |
-| instrument | 1–32 of ``A-Z 0-9 . _ -``, starting with a letter or digit | ``MYR.MAYBANK``, ``GII-2030`` |
+| party | 1 to 64 of ``A-Z a-z 0-9 . _ -`` | ``BNM``, ``inv-00042`` |
+| account | ``<party>:<name>``, name 1 to 32 of ``a-z 0-9 . _ -`` | ``inv-00042:main`` |
+| instrument | 1 to 32 of ``A-Z 0-9 . _ -`` | ``MYR.MAYBANK``, ``GII-2030`` |
 
 Ids never contain ``/``, which separates the parts of state keys.
 """

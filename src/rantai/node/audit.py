@@ -74,7 +74,9 @@ def audit(store: Store, progress: Callable[[int], None] | None = None) -> AuditR
 
 def _check_block(ledger: Ledger, block: BlockRecord, height: int, report: AuditReport) -> None:
     if block.height != height:
-        raise AuditFailure(height, f"expected block {height}, found {block.height}: missing or out of order")
+        raise AuditFailure(
+            height, f"expected block {height}, found {block.height}: missing or out of order"
+        )
     try:
         header = decode(block.header, Header)
         certificate = decode(block.certificate, tuple[BlockSignature, ...])
@@ -84,8 +86,10 @@ def _check_block(ledger: Ledger, block: BlockRecord, height: int, report: AuditR
         raise AuditFailure(height, "stored header hash is not the hash of the stored header")
     if header.height != height or header.prev_hash != ledger.head_hash:
         raise AuditFailure(height, "header does not link to the previous block")
-    txs = [_check_tx(ledger, record.envelope, record.tx_id, height, i)
-           for i, record in enumerate(block.txs)]  # fmt: skip
+    txs = [
+        _check_tx(ledger, record.envelope, record.tx_id, height, i)
+        for i, record in enumerate(block.txs)
+    ]
     if [r.index for r in block.txs] != list(range(len(block.txs))):
         raise AuditFailure(height, "transactions out of order in the block")
     try:
@@ -95,7 +99,9 @@ def _check_block(ledger: Ledger, block: BlockRecord, height: int, report: AuditR
     _compare_headers(outcome.header, header, height)
     for i, (record, replayed) in enumerate(zip(block.txs, outcome.receipt_bytes, strict=True)):
         if record.receipt != replayed:
-            raise AuditFailure(height, f"receipt {i} differs from replay: {_receipt_text(record.receipt)}")
+            raise AuditFailure(
+                height, f"receipt {i} differs from replay: {_receipt_text(record.receipt)}"
+            )
     if dict(block.state_changes) != outcome.changes:
         keys = sorted(set(block.state_changes) ^ set(outcome.changes)) or sorted(
             k for k in outcome.changes if block.state_changes.get(k) != outcome.changes[k]
@@ -103,7 +109,9 @@ def _check_block(ledger: Ledger, block: BlockRecord, height: int, report: AuditR
         raise AuditFailure(height, f"stored state changes differ from replay at {keys[:3]}")
     chain = ledger.chain
     executors = set(chain.executors) if chain else set()
-    if not any(s.public_key in executors and signature_valid(s, block.header_hash) for s in certificate):
+    if not any(
+        s.public_key in executors and signature_valid(s, block.header_hash) for s in certificate
+    ):
         raise AuditFailure(height, "no valid executor signature on the header")
     report.blocks += 1
     report.txs += len(txs)
@@ -116,7 +124,9 @@ def _check_tx(ledger: Ledger, raw: bytes, tx_id: bytes, height: int, index: int)
         chain_id = chain.chain_id if chain else decode_envelope(raw)[0].chain_id
         tx = check_envelope(raw, chain_id)
     except Malformed as exc:
-        raise AuditFailure(height, f"transaction {index} fails the stateless checks: {exc}") from None
+        raise AuditFailure(
+            height, f"transaction {index} fails the stateless checks: {exc}"
+        ) from None
     if sha256(raw) != tx_id:
         raise AuditFailure(height, f"transaction {index}: stored id is not the envelope's hash")
     return tx
@@ -146,7 +156,9 @@ def _check_current_state(store: Store, ledger: Ledger, report: AuditReport) -> N
             raise AuditFailure(_head(ledger), f"stored state of {key!r} differs from replay")
         seen += 1
     if seen != len(expected):
-        raise AuditFailure(_head(ledger), f"stored state lacks {len(expected) - seen} replayed keys")
+        raise AuditFailure(
+            _head(ledger), f"stored state lacks {len(expected) - seen} replayed keys"
+        )
     report.state_keys = seen
 
 

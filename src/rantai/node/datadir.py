@@ -27,7 +27,13 @@ from rantai.store import open_store
 from rantai.store.base import Store
 
 __all__ = [
-    "ChainFiles", "KeyFile", "head_header", "init_chain", "load_key", "open_node", "save_key",
+    "ChainFiles",
+    "KeyFile",
+    "head_header",
+    "init_chain",
+    "load_key",
+    "open_node",
+    "save_key",
 ]
 
 KEY_FILE_MODE = 0o600
@@ -115,12 +121,16 @@ def init_chain(
         return key
 
     node_key = new_key("node")
-    operator = GenesisParty("operator", "organisation", "Platform operator", (new_key("operator").public_key,), ())
+    operator = GenesisParty(
+        "operator", "organisation", "Platform operator", (new_key("operator").public_key,), ()
+    )
     agencies = tuple(
         GenesisAgency(GenesisParty(pid, "agency", name, (new_key(pid).public_key,), ()), scope)
         for pid, name, scope in DEFAULT_AGENCIES
     )
-    registrar = GenesisParty("registrar", "organisation", "Registrar", (new_key("registrar").public_key,), ("registrar",))
+    registrar = GenesisParty(
+        "registrar", "organisation", "Registrar", (new_key("registrar").public_key,), ("registrar",)
+    )
     genesis = Genesis(
         chain_id=chain_id,
         operator=operator,
@@ -132,7 +142,10 @@ def init_chain(
     envelope = build_envelope(chain_id, "operator", 0, keys["operator"], genesis)
     target = store_target or str(root)
     files.config.write_text(
-        json.dumps({"chain_id": chain_id, "store": target, "executor_key": "keys/node.key"}, indent=2) + "\n"
+        json.dumps(
+            {"chain_id": chain_id, "store": target, "executor_key": "keys/node.key"}, indent=2
+        )
+        + "\n"
     )
     store = open_store(target)
     node = Node(store, node_key, config, clock_ms=clock_ms)
@@ -140,7 +153,9 @@ def init_chain(
     return node
 
 
-def open_node(root: Path, config: NodeConfig | None = None, store_target: str | None = None) -> Node:
+def open_node(
+    root: Path, config: NodeConfig | None = None, store_target: str | None = None
+) -> Node:
     """Open the node whose data directory is ``root``."""
     files = ChainFiles(root)
     if not files.config.exists():

@@ -135,9 +135,10 @@ class Node:
                 admitted = admitted[:room]
                 results = [
                     SubmitResult(r.tx_id, "pending_full", "the node is busy; retry")
-                    if r.tx_id in refused and r.code == codes.OK else r
+                    if r.tx_id in refused and r.code == codes.OK
+                    else r
                     for r in results
-                ]  # fmt: skip
+                ]
             self._pending.extend(admitted)
             self._pending_cv.notify()
         return results

@@ -79,9 +79,12 @@ class Reader:
             return None
         tree = self._tree_at(height, header)
         return StateAnswer(
-            key, height, header, self.node.store.get_state_at(key, height),
+            key,
+            height,
+            header,
+            self.node.store.get_state_at(key, height),
             tree.prove(state_path(key)),
-        )  # fmt: skip
+        )
 
     def _tree_at(self, height: int, header: Header) -> StateTree:
         with self._past_lock:
@@ -111,6 +114,12 @@ class Reader:
         ids = [t.tx_id for t in block.txs]
         receipts = [t.receipt for t in block.txs]
         return TxAnswer(
-            tx_id, record.height, record.index, header, record.envelope, record.receipt,
-            inclusion_proof(ids, record.index), inclusion_proof(receipts, record.index),
-        )  # fmt: skip
+            tx_id,
+            record.height,
+            record.index,
+            header,
+            record.envelope,
+            record.receipt,
+            inclusion_proof(ids, record.index),
+            inclusion_proof(receipts, record.index),
+        )

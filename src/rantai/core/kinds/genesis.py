@@ -78,7 +78,7 @@ class GenesisAgency(msgspec.Struct, frozen=True, array_like=True):
     scope: tuple[str, ...]
 
 
-class Genesis(TxBody, tag="genesis"):
+class Genesis(TxBody, frozen=True, tag="genesis"):
     """Create the chain. Sender: the operator. Valid only on an empty ledger."""
 
     needs_sender = False
@@ -131,10 +131,15 @@ class Genesis(TxBody, tag="genesis"):
             tuple(sorted({*self.operator.roles, "operator"})),
         )
         agencies = [
-            GenesisParty(a.party.id, "agency", a.party.name, a.party.keys,
-                         tuple(sorted({*a.party.roles, "agency"})))
+            GenesisParty(
+                a.party.id,
+                "agency",
+                a.party.name,
+                a.party.keys,
+                tuple(sorted({*a.party.roles, "agency"})),
+            )
             for a in self.agencies
-        ]  # fmt: skip
+        ]
         for party in (operator, *agencies, *self.parties):
             create_party(ctx, party, registered_by=self.operator.id)
         defaults = {c: (len(self.agencies) // 2 + 1) for c in ACTION_CLASSES}

@@ -26,7 +26,7 @@ from rantai.core.tx import TxBody, TxContext
 __all__ = ["Burn", "CreateInstrument", "Mint"]
 
 
-class CreateInstrument(TxBody, tag="create_instrument"):
+class CreateInstrument(TxBody, frozen=True, tag="create_instrument"):
     """Create an instrument issued by the sender: a cash issuer for cash, an issuer otherwise."""
 
     code: str
@@ -65,7 +65,7 @@ class CreateInstrument(TxBody, tag="create_instrument"):
         ctx.emit("instrument_created", instrument=self.code, kind=self.kind, issuer=sender.id)
 
 
-class Mint(TxBody, tag="mint"):
+class Mint(TxBody, frozen=True, tag="mint"):
     """Issue ``amount`` new units into ``to``. Sender: the instrument's issuer."""
 
     instrument: str
@@ -95,12 +95,15 @@ class Mint(TxBody, tag="mint"):
             replace(instrument, supply=instrument.supply + self.amount),
         )
         ctx.emit(
-            "mint", instrument=self.instrument, to=self.to, amount=self.amount,
+            "mint",
+            instrument=self.instrument,
+            to=self.to,
+            amount=self.amount,
             reference=self.reference,
-        )  # fmt: skip
+        )
 
 
-class Burn(TxBody, tag="burn"):
+class Burn(TxBody, frozen=True, tag="burn"):
     """Destroy ``amount`` units held in ``account``. Sender: the account's owner."""
 
     instrument: str
@@ -123,6 +126,9 @@ class Burn(TxBody, tag="burn"):
             replace(instrument, supply=instrument.supply - self.amount),
         )
         ctx.emit(
-            "burn", instrument=self.instrument, account=self.account, amount=self.amount,
+            "burn",
+            instrument=self.instrument,
+            account=self.account,
+            amount=self.amount,
             reference=self.reference,
-        )  # fmt: skip
+        )

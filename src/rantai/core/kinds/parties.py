@@ -37,7 +37,7 @@ def _require_grantor(sender: Party, role: str) -> None:
         raise Rejection(codes.NOT_AUTHORIZED, f"{sender.id!r} may not grant or revoke {role!r}")
 
 
-class RegisterParty(TxBody, tag="register_party"):
+class RegisterParty(TxBody, frozen=True, tag="register_party"):
     """Onboard a party. Sender: a registrar, granting only roles a registrar may grant."""
 
     id: str
@@ -61,7 +61,7 @@ class RegisterParty(TxBody, tag="register_party"):
         create_party(ctx, party, registered_by=sender.id)
 
 
-class OpenAccount(TxBody, tag="open_account"):
+class OpenAccount(TxBody, frozen=True, tag="open_account"):
     """Open another account ``<sender>:<name>``. Sender: the owner."""
 
     name: str
@@ -82,7 +82,7 @@ class OpenAccount(TxBody, tag="open_account"):
         ctx.emit("account_opened", account=account, kind=self.kind)
 
 
-class AddKey(TxBody, tag="add_key"):
+class AddKey(TxBody, frozen=True, tag="add_key"):
     """Add a signing key to the sender's own party."""
 
     public_key: bytes
@@ -102,7 +102,7 @@ class AddKey(TxBody, tag="add_key"):
         ctx.emit("key_added", party=party.id, public_key=self.public_key.hex())
 
 
-class RevokeKey(TxBody, tag="revoke_key"):
+class RevokeKey(TxBody, frozen=True, tag="revoke_key"):
     """Revoke one of the sender's own keys; the last key cannot be revoked."""
 
     public_key: bytes
@@ -123,7 +123,7 @@ class RevokeKey(TxBody, tag="revoke_key"):
         ctx.emit("key_revoked", party=party.id, public_key=self.public_key.hex())
 
 
-class GrantRole(TxBody, tag="grant_role"):
+class GrantRole(TxBody, frozen=True, tag="grant_role"):
     """Grant ``role`` to ``party``. Sender: a holder of a role that grants it."""
 
     party: str
@@ -146,7 +146,7 @@ class GrantRole(TxBody, tag="grant_role"):
         ctx.emit("role_granted", party=party.id, role=self.role, by=ctx.sender)
 
 
-class RevokeRole(TxBody, tag="revoke_role"):
+class RevokeRole(TxBody, frozen=True, tag="revoke_role"):
     """Revoke ``role`` from ``party``. Sender: a holder of a role that grants it."""
 
     party: str

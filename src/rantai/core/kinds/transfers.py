@@ -5,7 +5,13 @@ from __future__ import annotations
 import msgspec
 
 from rantai.core import codes, limits
-from rantai.core.access import credit, debit, require_account, require_instrument, require_owned_account
+from rantai.core.access import (
+    credit,
+    debit,
+    require_account,
+    require_instrument,
+    require_owned_account,
+)
 from rantai.core.errors import Malformed, Rejection
 from rantai.core.ids import check_account_id, check_amount, check_instrument_code, check_text
 from rantai.core.tx import TxBody, TxContext
@@ -43,12 +49,16 @@ def apply_movement(ctx: TxContext, movement: Movement) -> None:
     debit(view, movement.source, movement.instrument, movement.amount)
     credit(view, movement.destination, movement.instrument, movement.amount)
     ctx.emit(
-        "transfer", instrument=movement.instrument, source=movement.source,
-        destination=movement.destination, amount=movement.amount, memo=movement.memo,
-    )  # fmt: skip
+        "transfer",
+        instrument=movement.instrument,
+        source=movement.source,
+        destination=movement.destination,
+        amount=movement.amount,
+        memo=movement.memo,
+    )
 
 
-class Transfer(TxBody, tag="transfer"):
+class Transfer(TxBody, frozen=True, tag="transfer"):
     """Move ``amount`` of ``instrument`` from the sender's account ``source`` to ``destination``."""
 
     source: str
@@ -67,7 +77,7 @@ class Transfer(TxBody, tag="transfer"):
         apply_movement(ctx, self.movement())
 
 
-class BatchTransfer(TxBody, tag="batch_transfer"):
+class BatchTransfer(TxBody, frozen=True, tag="batch_transfer"):
     """Several movements from the sender's accounts, all applied or none."""
 
     movements: tuple[Movement, ...]
