@@ -70,10 +70,13 @@ TAMPER_HEIGHT = 5
 def _tx_column(column: str, at: int) -> Callable[[sqlite3.Connection], None]:
     def tamper(db: sqlite3.Connection) -> None:
         row = db.execute(
-            f"SELECT rowid, {column} FROM txs WHERE height = ? ORDER BY tx_index LIMIT 1",
+            f"SELECT tx_index, {column} FROM txs WHERE height = ? ORDER BY tx_index LIMIT 1",
             (TAMPER_HEIGHT,),
         ).fetchone()
-        db.execute(f"UPDATE txs SET {column} = ? WHERE rowid = ?", (_flip(row[1], at), row[0]))
+        db.execute(
+            f"UPDATE txs SET {column} = ? WHERE height = ? AND tx_index = ?",
+            (_flip(row[1], at), TAMPER_HEIGHT, row[0]),
+        )
 
     return tamper
 

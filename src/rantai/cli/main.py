@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import msgspec
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -25,10 +24,12 @@ from rantai.cli.demo import run_demo
 from rantai.core import codes
 from rantai.core.block import Receipt
 from rantai.core.encoding import decode
+from rantai.core.errors import Malformed
+from rantai.core.jsonform import body_from_json, to_json
 from rantai.core.proofs import verify_state_value
 from rantai.core.records import balance_key, instrument_key, nonce_key, party_key
 from rantai.core.state import namespace_type
-from rantai.core.tx import TxBody, body_types, build_envelope, decode_envelope
+from rantai.core.tx import body_types, build_envelope, decode_envelope
 from rantai.crypto.keys import SigningKey
 from rantai.node.audit import audit
 from rantai.node.datadir import init_chain, load_key, open_node, save_key
@@ -53,23 +54,8 @@ DataOpt = Annotated[Path, typer.Option("--data", "-d", help="The node's data dir
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document, for scripts.")]
 
 
-def jsonable(value: Any) -> Any:
-    """Records as JSON-ready values; bytes as hex."""
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, msgspec.Struct):
-        data = {f: jsonable(getattr(value, f)) for f in value.__struct_fields__}
-        tag = value.__struct_config__.tag
-        return {"kind": tag, **data} if isinstance(tag, str) else data
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
-
-
 def _print_json(value: Any) -> None:
-    typer.echo(json.dumps(jsonable(value), indent=2, sort_keys=True))
+    typer.echo(json.dumps(to_json(value), indent=2, sort_keys=True))
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -120,18 +106,15 @@ def submit(
 
     Byte fields (keys) are given as hex strings.
     """
-    kinds = {str(t.__struct_config__.tag): t for t in body_types()}
-    if kind not in kinds:
-        raise _fail(f"unknown kind {kind!r}; kinds: {', '.join(sorted(kinds))}", EXIT_USAGE)
     try:
         fields = json.loads(body)
-        tx_body: TxBody = msgspec.convert(
-            _as_arrays(fields, msgspec.inspect.type_info(kinds[kind])),
-            kinds[kind],
-            strict=False,
-        )
-    except (json.JSONDecodeError, msgspec.ValidationError) as exc:
+        tx_body = body_from_json(kind, fields if isinstance(fields, dict) else {})
+    except json.JSONDecodeError as exc:
         raise _fail(f"body: {exc}", EXIT_USAGE) from None
+    except Malformed as exc:
+        kinds = ", ".join(sorted(str(t.__struct_config__.tag) for t in body_types()))
+        hint = f"; kinds: {kinds}" if exc.code == codes.UNKNOWN_KIND else ""
+        raise _fail(f"body: {exc}{hint}", EXIT_USAGE) from None
     signer = load_key(key_file)
     node = _open(data)
     try:
@@ -155,26 +138,6 @@ def submit(
     _report_receipt(admitted.tx_id, outcome.header.height, receipt.code, "", as_json, receipt)
     if receipt.code != codes.OK:
         raise typer.Exit(EXIT_REJECTED)
-
-
-def _as_arrays(value: Any, info: msgspec.inspect.Type) -> Any:
-    """Records are arrays in the canonical form; accept JSON objects with field names."""
-    if isinstance(info, msgspec.inspect.StructType) and isinstance(value, dict):
-        missing = [f.name for f in info.fields if f.name not in value and f.required]
-        if missing:
-            raise msgspec.ValidationError(f"missing fields: {', '.join(missing)}")
-        head = [info.tag] if info.tag is not None else []
-        return head + [_as_arrays(value.get(f.name), f.type) for f in info.fields]
-    if isinstance(info, msgspec.inspect.VarTupleType | msgspec.inspect.ListType) and isinstance(
-        value, list
-    ):
-        return [_as_arrays(v, info.item_type) for v in value]
-    if isinstance(info, msgspec.inspect.BytesType) and isinstance(value, str):
-        try:
-            return bytes.fromhex(value)
-        except ValueError:
-            raise msgspec.ValidationError(f"not hex: {value[:80]!r}") from None
-    return value
 
 
 def _report_receipt(
@@ -202,7 +165,7 @@ def _report_receipt(
         f"tx {tx_id.hex() if tx_id else '-'}{where}: [{colour}]{code}[/{colour}] {message}"
     )
     for event in receipt.events if receipt else ():
-        console.print(f"  {event.name} {jsonable(event.attrs)}")
+        console.print(f"  {event.name} {to_json(event.attrs)}")
 
 
 @app.command()
@@ -306,7 +269,7 @@ def show_block(
         table.add_column(column)
     for i, tx in enumerate(txs):
         table.add_row(str(i), tx["tx_id"][:16], tx["kind"], tx["sender"], tx["code"])
-    console.print(jsonable(header))
+    console.print(to_json(header))
     console.print(table)
 
 
@@ -340,7 +303,7 @@ def show_tx(
     if as_json:
         _print_json(document)
     else:
-        console.print(jsonable(document))
+        console.print(to_json(document))
 
 
 @show_app.command("party")
@@ -396,7 +359,7 @@ def _show_key(data: Path, key: str, height: int | None, as_json: bool, missing: 
     if as_json:
         _print_json(document)
         return
-    console.print(jsonable(value))
+    console.print(to_json(value))
     mark = "[green]verified[/green]" if proof_ok else "[red]DOES NOT VERIFY[/red]"
     console.print(f"at height {answer.height}; Merkle proof against the state root: {mark}")
 

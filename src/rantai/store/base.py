@@ -86,7 +86,10 @@ class Store(Protocol):
         ...
 
     def get_tx(self, tx_id: bytes) -> TxRecord | None:
-        """The transaction with id ``tx_id``, or ``None``."""
+        """The latest inclusion of the transaction with id ``tx_id``, or ``None``.
+
+        An id may be in several blocks (docs/decisions/nonces.md); at most one of them is ``ok``.
+        """
         ...
 
     def get_state(self, key: str) -> bytes | None:
@@ -123,7 +126,8 @@ def check_block_record(block: BlockRecord) -> None:
 
     Checked before any write, in this order: a height outside 0..2**63-1; a tx whose ``height``
     is not the block's, or whose ``index`` is outside 0..2**63-1; a state key containing NUL
-    (PostgreSQL TEXT cannot hold it, SQLite can: refused on both so that the backends agree).
+    (PostgreSQL TEXT cannot hold it, SQLite can: refused on both so that the backends agree)
+    or a lone surrogate (not encodable as UTF-8).
 
     Raises:
         StoreError: the first problem found.
@@ -132,14 +136,17 @@ def check_block_record(block: BlockRecord) -> None:
         raise StoreError(f"block height {block.height} is out of range")
     for tx in block.txs:
         if tx.height != block.height:
-            raise StoreError(
-                f"tx {tx.tx_id.hex()} has height {tx.height} in block {block.height}"
-            )
+            raise StoreError(f"tx {tx.tx_id.hex()} has height {tx.height} in block {block.height}")
         if not 0 <= tx.index <= INT64_MAX:
             raise StoreError(f"tx {tx.tx_id.hex()} has index {tx.index} out of range")
     for key in block.state_changes:
         if "\x00" in key:
             raise StoreError(f"state key {key!r} contains NUL")
+        if not key.isascii():
+            try:
+                key.encode()
+            except UnicodeEncodeError:
+                raise StoreError(f"state key {key!r} is not valid Unicode text") from None
 
 
 def iter_blocks_by_height(store: Store, start_height: int) -> Iterator[BlockRecord]:

@@ -1,0 +1,138 @@
+"""Versioned schema migrations, shared by the SQLite and PostgreSQL stores.
+
+The schema is the ordered list ``MIGRATIONS``; a database records the version it has reached
+in ``meta`` (key ``schema_version``). Opening a store applies the migrations it lacks, all in
+one transaction, and refuses a database whose version is newer than this code knows (an older
+binary must not write into a schema it does not understand).
+
+Statements are written once. Where the backends differ only in a type or a table option, the
+statement names a placeholder that ``statements_for`` fills from ``DIALECTS``:
+
+| placeholder | sqlite | postgres |
+|---|---|---|
+| ``{int}`` | ``INTEGER`` | ``BIGINT`` |
+| ``{blob}`` | ``BLOB`` | ``BYTEA`` |
+| ``{key}`` | ``TEXT`` | ``TEXT COLLATE "C"`` |
+| ``{clustered}`` | ``WITHOUT ROWID`` | (nothing) |
+
+``INTEGER PRIMARY KEY`` makes SQLite use the height as the rowid; PostgreSQL's INTEGER is only
+32 bits. ``COLLATE "C"`` makes PostgreSQL order keys by code point, as SQLite and Python's
+``sorted`` do, whatever the database's locale. ``WITHOUT ROWID`` keeps a SQLite row inside its
+primary key B-tree.
+
+Never edit a migration that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from rantai.store.base import StoreError
+
+__all__ = [
+    "DIALECTS",
+    "META_DDL",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SCHEMA_VERSION_KEY",
+    "Dialect",
+    "Migration",
+    "plan_migrations",
+    "statements_for",
+]
+
+Dialect = Literal["sqlite", "postgres"]
+
+DIALECTS: Final[Mapping[Dialect, Mapping[str, str]]] = {
+    "sqlite": {"int": "INTEGER", "blob": "BLOB", "key": "TEXT", "clustered": "WITHOUT ROWID"},
+    "postgres": {"int": "BIGINT", "blob": "BYTEA", "key": 'TEXT COLLATE "C"', "clustered": ""},
+}
+
+SCHEMA_VERSION_KEY: Final = "schema_version"
+
+# The migration runner creates ``meta`` before reading the version, so that a fresh database
+# (version 0) and a migrated one are read the same way. Portable as written.
+META_DDL: Final = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: the version it brings the database to, and how."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(
+        version=1,
+        description="blocks, txs, state and state_log",
+        statements=(
+            "CREATE TABLE blocks ("
+            " height {int} PRIMARY KEY,"
+            " header_hash {blob} NOT NULL,"
+            " header {blob} NOT NULL,"
+            " certificate {blob} NOT NULL)",
+            # A tx id may recur: an envelope ordered with a nonce ahead of its sender's gets a
+            # bad_nonce receipt, and can be ordered again when its nonce comes due
+            # (docs/decisions/nonces.md). A position holds one tx; get_block reads in order.
+            "CREATE TABLE txs ("
+            " height {int} NOT NULL,"
+            " tx_index {int} NOT NULL,"
+            " tx_id {blob} NOT NULL,"
+            " envelope {blob} NOT NULL,"
+            " receipt {blob} NOT NULL,"
+            " PRIMARY KEY (height, tx_index))",
+            "CREATE INDEX txs_tx_id ON txs (tx_id, height)",
+            # Clustered in SQLite: one B-tree per upsert instead of an index and a table.
+            "CREATE TABLE state ("
+            " key {key} PRIMARY KEY,"
+            " value {blob} NOT NULL,"
+            " height {int} NOT NULL) {clustered}",
+            # (key, height) serves get_state_at and iter_state_at: per key, the last change at
+            # or below a height is one index step away, so a whole-state read is linear.
+            # Not clustered in SQLite: measured, appending rows and indexing (key, height)
+            # separately inserts faster than a key-ordered table, and reads as fast.
+            "CREATE TABLE state_log ("
+            " key {key} NOT NULL,"
+            " height {int} NOT NULL,"
+            " value {blob},"
+            " PRIMARY KEY (key, height))",
+            # get_block reads the changes made at one height.
+            "CREATE INDEX state_log_height ON state_log (height)",
+        ),
+    ),
+)
+
+SCHEMA_VERSION: Final = MIGRATIONS[-1].version
+
+
+def statements_for(migration: Migration, dialect: Dialect) -> list[str]:
+    """The statements of ``migration`` with the placeholders of ``dialect`` filled in."""
+    names = DIALECTS[dialect]
+    return [statement.format_map(names).strip() for statement in migration.statements]
+
+
+def plan_migrations(
+    current_version: int, migrations: Sequence[Migration] = MIGRATIONS
+) -> list[Migration]:
+    """The migrations to apply, in order, to a database at ``current_version``.
+
+    Raises:
+        StoreError: the database is newer than the newest migration known here.
+        ValueError: ``migrations`` is not numbered 1, 2, 3, ... (a programming error).
+    """
+    versions = [migration.version for migration in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise ValueError(f"migrations must be numbered 1..n in order, got {versions}")
+    if current_version < 0:
+        raise StoreError(f"database schema version {current_version} is not a version")
+    if current_version > len(versions):
+        raise StoreError(
+            f"database schema version {current_version} is newer than this code knows "
+            f"({len(versions)}); upgrade rantai before opening it"
+        )
+    return list(migrations[current_version:])

@@ -1,0 +1,373 @@
+"""The PostgreSQL store: the production backend (DESIGN §10), same tables as SQLite.
+
+A block commits in one transaction on the write connection: its txs are loaded with binary
+``COPY``, its state changes with binary ``COPY`` into a session-local staging table
+(``state_in``, emptied at every commit), from which one statement each appends to
+``state_log``, upserts into ``state`` and deletes from it. Measured on a block of 5,000 txs
+and 15,000 state changes: about 0.25 s this way against about 0.9 s with ``executemany``
+(pipelined), 0.65 s with ``unnest`` arrays and 0.45 s with ``COPY`` for the appends and
+``executemany`` for the upserts.
+
+Writers: the transaction takes an advisory lock and then checks the head, so two writers (in
+this process or others) cannot both commit one height; the second sees the new head and is
+refused. The primary key of ``blocks`` would refuse it anyway.
+
+Threads: writes go through one connection under a lock. Reads go through a small pool of
+autocommit connections: each call, and each iterator for as long as it runs, holds a
+connection of its own. Iterators read through a server-side cursor inside a transaction, so
+they stream in batches from one snapshot without loading the whole result.
+
+Durability rests on the server's ``fsync`` and ``synchronous_commit`` (on by default): with
+either off, a committed block can be lost in a crash, which DESIGN §10 does not allow.
+
+Error messages name the server and database, never the DSN (it may hold a password).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Final, LiteralString
+
+import psycopg
+from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import TupleRow
+
+from rantai.store.base import (
+    BlockRecord,
+    ConnectionPool,
+    StoreError,
+    TxRecord,
+    check_block_record,
+    iter_blocks_by_height,
+)
+from rantai.store.migrations import (
+    META_DDL,
+    MIGRATIONS,
+    SCHEMA_VERSION_KEY,
+    Migration,
+    plan_migrations,
+    statements_for,
+)
+
+__all__ = ["PostgresStore"]
+
+Connection = psycopg.Connection[TupleRow]
+
+CONNECT_TIMEOUT_S: Final = 10
+READERS_IDLE_MAX: Final = 4
+FETCH_ROWS: Final = 2_000
+
+# Keys of transaction-scoped advisory locks (any 64-bit numbers; these spell "rantai" + n).
+MIGRATION_LOCK_KEY: Final = 0x72616E74616901
+COMMIT_LOCK_KEY: Final = 0x72616E74616902
+
+_STAGING_DDL: Final = (
+    'CREATE TEMPORARY TABLE state_in (key TEXT COLLATE "C" NOT NULL, value BYTEA)'
+    " ON COMMIT DELETE ROWS"
+)
+
+# Per key, the last change at or below the height asked for (the row whose next row in
+# (key, height) order has another key), unless it is a deletion. When most of state_log is
+# asked for, the plan is one scan of the (key, height) primary key feeding the window, with
+# no sort: linear and streamed. For low heights PostgreSQL prefers to fetch the few rows by
+# height and sort them, which is cheaper still. Measured equal to or faster than DISTINCT ON
+# and NOT EXISTS, which always sort or hash.
+_STATE_AT_SQL: Final = (
+    "SELECT key, value FROM"
+    " (SELECT key, value, lead(key) OVER (ORDER BY key, height) AS next_key"
+    "  FROM state_log WHERE height <= %s) AS log"
+    " WHERE next_key IS DISTINCT FROM key AND value IS NOT NULL ORDER BY key"
+)
+
+
+@contextmanager
+def _translate(what: str) -> Iterator[None]:
+    """Turn a database error into ``StoreError``: callers handle one exception type."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise StoreError(f"{what}: {exc}") from exc
+
+
+def _describe(dsn: str) -> str:
+    """``host:port/dbname`` for messages, without the password a DSN may hold."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise StoreError(f"not a PostgreSQL connection string: {exc}") from None
+    host = params.get("host") or params.get("hostaddr") or "localhost"
+    return f"{host}:{params.get('port') or 5432}/{params.get('dbname') or '(default)'}"
+
+
+def _reusable(conn: Connection) -> bool:
+    return not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE
+
+
+class PostgresStore:
+    """A ``Store`` in the PostgreSQL database at ``dsn``, migrated as needed.
+
+    Raises:
+        StoreError: the server cannot be reached, or the schema is newer than this code knows.
+    """
+
+    def __init__(self, dsn: str, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        self.where = _describe(dsn)
+        # A DSN's own connect_timeout wins; without one, libpq would wait forever.
+        self._dsn = (
+            dsn
+            if "connect_timeout" in conninfo_to_dict(dsn)
+            else make_conninfo(dsn, connect_timeout=CONNECT_TIMEOUT_S)
+        )
+        self._write_lock = threading.Lock()
+        self._closed = False
+        self._writer = self._connect()
+        try:
+            with _translate(f"cannot open {self.where}"):
+                _migrate(self._writer, migrations)
+                self._writer.execute(_STAGING_DDL)
+        except BaseException:
+            self._writer.close()
+            raise
+        self._readers: ConnectionPool[Connection] = ConnectionPool(
+            connect=self._connect,
+            close=psycopg.Connection.close,
+            usable=_reusable,
+            idle_max=READERS_IDLE_MAX,
+        )
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _connect(self) -> Connection:
+        with _translate(f"cannot connect to {self.where}"):
+            return psycopg.connect(self._dsn, autocommit=True)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with _translate(f"cannot read {self.where}"), self._readers.connection() as conn:
+            yield conn
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def commit_block(self, block: BlockRecord) -> None:
+        """Commit ``block`` with its txs and state changes in one durable transaction.
+
+        Raises:
+            StoreError: the block is malformed (see ``check_block_record``), its height is not
+                ``head_height() + 1``, the database refuses a row (e.g. a tx id already
+                stored), or the server fails. Nothing of the block is written.
+        """
+        check_block_record(block)
+        height = block.height
+        changes = sorted(block.state_changes.items())  # key order: B-tree friendly, repeatable
+        with self._write_lock, _translate(f"block {height} not committed"):
+            conn = self._require_writer()
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (COMMIT_LOCK_KEY,))
+                row = cur.execute("SELECT max(height) FROM blocks").fetchone()
+                head: int | None = None if row is None else row[0]
+                expected = 0 if head is None else head + 1
+                if height != expected:
+                    raise StoreError(f"block {height} refused: the next height is {expected}")
+                cur.execute(
+                    "INSERT INTO blocks (height, header_hash, header, certificate)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (height, block.header_hash, block.header, block.certificate),
+                )
+                with cur.copy(
+                    "COPY txs (tx_id, height, tx_index, envelope, receipt)"
+                    " FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(["bytea", "int8", "int8", "bytea", "bytea"])
+                    for tx in block.txs:
+                        copy.write_row((tx.tx_id, tx.height, tx.index, tx.envelope, tx.receipt))
+                with cur.copy("COPY state_in (key, value) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(["text", "bytea"])
+                    for change in changes:
+                        copy.write_row(change)
+                cur.execute(
+                    "INSERT INTO state_log (key, height, value)"
+                    " SELECT key, %s, value FROM state_in",
+                    (height,),
+                )
+                cur.execute(
+                    "INSERT INTO state (key, value, height)"
+                    " SELECT key, value, %s FROM state_in WHERE value IS NOT NULL"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                    " height = excluded.height",
+                    (height,),
+                )
+                cur.execute(
+                    "DELETE FROM state USING state_in"
+                    " WHERE state.key = state_in.key AND state_in.value IS NULL"
+                )
+
+    def _require_writer(self) -> Connection:
+        if self._closed:
+            raise StoreError("store is closed")
+        if self._writer.closed:  # lost (server restart, network): connect again
+            self._writer = self._connect()
+            self._writer.execute(_STAGING_DDL)
+        return self._writer
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the database."""
+        with self._reading() as conn:
+            return _read_version(conn)
+
+    def head_height(self) -> int | None:
+        """The height of the last committed block, or ``None`` for an empty store."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT max(height) FROM blocks").fetchone()
+        head: int | None = None if row is None else row[0]
+        return head
+
+    def get_block(self, height: int) -> BlockRecord | None:
+        """The block at ``height``: txs in index order, state changes in key order."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT header_hash, header, certificate FROM blocks WHERE height = %s",
+                (height,),
+            ).fetchone()
+            if row is None:
+                return None
+            txs = tuple(
+                TxRecord(tx_id, tx_height, index, envelope, receipt)
+                for tx_id, tx_height, index, envelope, receipt in conn.execute(
+                    "SELECT tx_id, height, tx_index, envelope, receipt FROM txs"
+                    " WHERE height = %s ORDER BY tx_index",
+                    (height,),
+                )
+            )
+            changes: dict[str, bytes | None] = dict(
+                conn.execute(
+                    "SELECT key, value FROM state_log WHERE height = %s ORDER BY key", (height,)
+                ).fetchall()
+            )
+        header_hash, header, certificate = row
+        return BlockRecord(height, header_hash, header, certificate, txs, changes)
+
+    def iter_blocks(self, start_height: int = 0) -> Iterator[BlockRecord]:
+        """Every block from ``start_height`` to the head seen when iteration starts."""
+        return iter_blocks_by_height(self, start_height)
+
+    def get_header(self, height: int) -> tuple[bytes, bytes, bytes] | None:
+        """``(header_hash, header, certificate)`` at ``height``, or ``None``."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT header_hash, header, certificate FROM blocks WHERE height = %s",
+                (height,),
+            ).fetchone()
+        if row is None:
+            return None
+        header_hash, header, certificate = row
+        return header_hash, header, certificate
+
+    def get_tx(self, tx_id: bytes) -> TxRecord | None:
+        """The latest inclusion of the transaction with id ``tx_id``, or ``None``."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT height, tx_index, envelope, receipt FROM txs WHERE tx_id = %s"
+                " ORDER BY height DESC, tx_index DESC LIMIT 1",
+                (tx_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        height, index, envelope, receipt = row
+        return TxRecord(tx_id, height, index, envelope, receipt)
+
+    def get_state(self, key: str) -> bytes | None:
+        """The current value of ``key``, or ``None`` when absent."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT value FROM state WHERE key = %s", (key,)).fetchone()
+        value: bytes | None = None if row is None else row[0]
+        return value
+
+    def iter_state(self) -> Iterator[tuple[str, bytes]]:
+        """Every current ``(key, value)``, ordered by key, from one snapshot."""
+        return self._iter_rows("SELECT key, value FROM state ORDER BY key", ())
+
+    def get_state_at(self, key: str, height: int) -> bytes | None:
+        """The value of ``key`` after block ``height``; heights above the head read the head."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT value FROM state_log WHERE key = %s AND height <= %s"
+                " ORDER BY height DESC LIMIT 1",
+                (key, height),
+            ).fetchone()
+        value: bytes | None = None if row is None else row[0]
+        return value
+
+    def iter_state_at(self, height: int) -> Iterator[tuple[str, bytes]]:
+        """Every ``(key, value)`` present after block ``height``, ordered by key.
+
+        Heights above the head read as the head; negative heights read as empty.
+        """
+        return self._iter_rows(_STATE_AT_SQL, (height,))
+
+    def _iter_rows(
+        self, sql: LiteralString, params: tuple[Any, ...]
+    ) -> Iterator[tuple[str, bytes]]:
+        # A named (server-side) cursor lives in a transaction: one snapshot, fetched in batches.
+        with (
+            self._reading() as conn,
+            conn.transaction(),
+            conn.cursor(name="rantai_iter") as cursor,
+        ):
+            cursor.itersize = FETCH_ROWS
+            cursor.execute(sql, params)
+            yield from cursor
+
+    def close(self) -> None:
+        """Close every connection; later calls raise ``StoreError``. Idempotent."""
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._readers.close()
+            self._writer.close()
+
+
+def _read_version(conn: Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = %s", (SCHEMA_VERSION_KEY,)).fetchone()
+    if row is None:
+        return 0
+    try:
+        return int(row[0])
+    except ValueError:
+        raise StoreError(f"schema version {row[0]!r} is not a number") from None
+
+
+def _migrate(conn: Connection, migrations: Sequence[Migration]) -> None:
+    """Apply the pending ``migrations`` in one transaction (DDL is transactional here).
+
+    The advisory lock makes two processes opening one new database take turns: the second
+    finds the schema already made.
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        conn.execute(META_DDL)
+        pending = plan_migrations(_read_version(conn), migrations)
+        for migration in pending:
+            for statement in statements_for(migration, "postgres"):
+                conn.execute(statement)
+        if pending:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (%s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (SCHEMA_VERSION_KEY, str(pending[-1].version)),
+            )

@@ -1,0 +1,328 @@
+"""The SQLite store: the embedded default, one database file (DESIGN §10).
+
+Durability: the journal is WAL with ``synchronous=FULL``, so a block is on disk when
+``commit_block`` returns, and a crash at any instant leaves the last committed block intact.
+A block is written in one ``BEGIN IMMEDIATE`` transaction, its rows sent with
+``executemany``; the head is checked inside that transaction, so a block at the wrong height
+writes nothing.
+
+Threads: writes go through one connection under a lock (the node writes from one thread;
+the lock only stops a second writer from interleaving). Reads go through a small pool of
+read-only (``query_only``) connections: each call, and each iterator for as long as it
+runs, holds a connection of its own, so no connection is ever used by two readers at once,
+and WAL lets them read the last committed block while a block is being written. Every
+statement reads one committed snapshot. Connections are opened with
+``check_same_thread=False`` only so that ``close`` may close them from any thread and an
+iterator may be finished on another thread than the one that started it; the pool still
+hands each to one user at a time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+from rantai.store.base import (
+    BlockRecord,
+    ConnectionPool,
+    StoreError,
+    TxRecord,
+    check_block_record,
+    iter_blocks_by_height,
+)
+from rantai.store.migrations import (
+    META_DDL,
+    MIGRATIONS,
+    SCHEMA_VERSION_KEY,
+    Migration,
+    plan_migrations,
+    statements_for,
+)
+
+__all__ = ["SqliteStore"]
+
+BUSY_TIMEOUT_MS: Final = 10_000
+READERS_IDLE_MAX: Final = 8
+FETCH_ROWS: Final = 1_000
+
+# Per key, the row with the greatest height at or below the height asked for, unless it is a
+# deletion. SQLite documents that with a single max() aggregate, bare columns (``value``, also
+# in HAVING) come from the row holding the max. The plan is one scan of the (key, height)
+# index in key order: linear in state_log, streamed, no sort. The third column is ignored.
+_STATE_AT_SQL: Final = (
+    "SELECT key, value, max(height) FROM state_log WHERE height <= ?"
+    " GROUP BY key HAVING value IS NOT NULL ORDER BY key"
+)
+
+
+@contextmanager
+def _translate(what: str) -> Iterator[None]:
+    """Turn a database error into ``StoreError``: callers handle one exception type."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"{what}: {exc}") from exc
+
+
+class SqliteStore:
+    """A ``Store`` in the SQLite file at ``path``, created and migrated as needed.
+
+    Raises:
+        StoreError: the file cannot be opened, is not a database, or has a schema newer than
+            this code knows.
+    """
+
+    def __init__(self, path: str | Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        self.path = Path(path)
+        self._write_lock = threading.Lock()
+        self._closed = False
+        self._writer = self._connect(query_only=False)
+        try:
+            with _translate(f"cannot open {self.path}"):
+                mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if mode != "wal":
+                    raise StoreError(f"cannot use WAL for {self.path} (journal mode {mode})")
+                self._writer.execute("PRAGMA synchronous=FULL")
+                _migrate(self._writer, migrations)
+        except BaseException:
+            self._writer.close()
+            raise
+        self._readers: ConnectionPool[sqlite3.Connection] = ConnectionPool(
+            connect=lambda: self._connect(query_only=True),
+            close=sqlite3.Connection.close,
+            usable=lambda conn: not conn.in_transaction,
+            idle_max=READERS_IDLE_MAX,
+        )
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _connect(self, *, query_only: bool) -> sqlite3.Connection:
+        with _translate(f"cannot open {self.path}"):
+            # isolation_level=None: no implicit BEGIN; transactions are explicit.
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                if query_only:
+                    conn.execute("PRAGMA query_only=ON")
+            except BaseException:
+                conn.close()
+                raise
+        return conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with _translate(f"cannot read {self.path}"), self._readers.connection() as conn:
+            yield conn
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def commit_block(self, block: BlockRecord) -> None:
+        """Commit ``block`` with its txs and state changes in one durable transaction.
+
+        Raises:
+            StoreError: the block is malformed (see ``check_block_record``), its height is not
+                ``head_height() + 1``, or the database refuses a row (e.g. a tx id already
+                stored). Nothing of the block is written.
+        """
+        check_block_record(block)
+        height = block.height
+        changes = sorted(block.state_changes.items())  # key order: B-tree friendly, repeatable
+        tx_rows = [(tx.tx_id, tx.height, tx.index, tx.envelope, tx.receipt) for tx in block.txs]
+        upsert_rows = [(key, value, height) for key, value in changes if value is not None]
+        delete_rows = [(key,) for key, value in changes if value is None]
+        log_rows = [(key, height, value) for key, value in changes]
+        with self._write_lock, _translate(f"block {height} not committed"):
+            conn = self._require_writer()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                head: int | None = conn.execute("SELECT max(height) FROM blocks").fetchone()[0]
+                expected = 0 if head is None else head + 1
+                if height != expected:
+                    raise StoreError(f"block {height} refused: the next height is {expected}")
+                conn.execute(
+                    "INSERT INTO blocks (height, header_hash, header, certificate)"
+                    " VALUES (?, ?, ?, ?)",
+                    (height, block.header_hash, block.header, block.certificate),
+                )
+                conn.executemany(
+                    "INSERT INTO txs (tx_id, height, tx_index, envelope, receipt)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    tx_rows,
+                )
+                conn.executemany(
+                    "INSERT INTO state (key, value, height) VALUES (?, ?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                    " height = excluded.height",
+                    upsert_rows,
+                )
+                conn.executemany("DELETE FROM state WHERE key = ?", delete_rows)
+                conn.executemany(
+                    "INSERT INTO state_log (key, height, value) VALUES (?, ?, ?)", log_rows
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
+
+    def _require_writer(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError("store is closed")
+        return self._writer
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the database."""
+        with self._reading() as conn:
+            return _read_version(conn)
+
+    def head_height(self) -> int | None:
+        """The height of the last committed block, or ``None`` for an empty store."""
+        with self._reading() as conn:
+            head: int | None = conn.execute("SELECT max(height) FROM blocks").fetchone()[0]
+        return head
+
+    def get_block(self, height: int) -> BlockRecord | None:
+        """The block at ``height``: txs in index order, state changes in key order."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT header_hash, header, certificate FROM blocks WHERE height = ?",
+                (height,),
+            ).fetchone()
+            if row is None:
+                return None
+            txs = tuple(
+                TxRecord(tx_id, tx_height, index, envelope, receipt)
+                for tx_id, tx_height, index, envelope, receipt in conn.execute(
+                    "SELECT tx_id, height, tx_index, envelope, receipt FROM txs"
+                    " WHERE height = ? ORDER BY tx_index",
+                    (height,),
+                )
+            )
+            changes: dict[str, bytes | None] = dict(
+                conn.execute(
+                    "SELECT key, value FROM state_log WHERE height = ? ORDER BY key", (height,)
+                ).fetchall()
+            )
+        header_hash, header, certificate = row
+        return BlockRecord(height, header_hash, header, certificate, txs, changes)
+
+    def iter_blocks(self, start_height: int = 0) -> Iterator[BlockRecord]:
+        """Every block from ``start_height`` to the head seen when iteration starts."""
+        return iter_blocks_by_height(self, start_height)
+
+    def get_header(self, height: int) -> tuple[bytes, bytes, bytes] | None:
+        """``(header_hash, header, certificate)`` at ``height``, or ``None``."""
+        with self._reading() as conn:
+            row: tuple[bytes, bytes, bytes] | None = conn.execute(
+                "SELECT header_hash, header, certificate FROM blocks WHERE height = ?",
+                (height,),
+            ).fetchone()
+        return row
+
+    def get_tx(self, tx_id: bytes) -> TxRecord | None:
+        """The latest inclusion of the transaction with id ``tx_id``, or ``None``."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT height, tx_index, envelope, receipt FROM txs WHERE tx_id = ?"
+                " ORDER BY height DESC, tx_index DESC LIMIT 1",
+                (tx_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        height, index, envelope, receipt = row
+        return TxRecord(tx_id, height, index, envelope, receipt)
+
+    def get_state(self, key: str) -> bytes | None:
+        """The current value of ``key``, or ``None`` when absent."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        value: bytes | None = None if row is None else row[0]
+        return value
+
+    def iter_state(self) -> Iterator[tuple[str, bytes]]:
+        """Every current ``(key, value)``, ordered by key, from one snapshot."""
+        return self._iter_rows("SELECT key, value FROM state ORDER BY key", ())
+
+    def get_state_at(self, key: str, height: int) -> bytes | None:
+        """The value of ``key`` after block ``height``; heights above the head read the head."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT value FROM state_log WHERE key = ? AND height <= ?"
+                " ORDER BY height DESC LIMIT 1",
+                (key, height),
+            ).fetchone()
+        value: bytes | None = None if row is None else row[0]
+        return value
+
+    def iter_state_at(self, height: int) -> Iterator[tuple[str, bytes]]:
+        """Every ``(key, value)`` present after block ``height``, ordered by key.
+
+        Heights above the head read as the head; negative heights read as empty.
+        """
+        return self._iter_rows(_STATE_AT_SQL, (height,))
+
+    def _iter_rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[tuple[str, bytes]]:
+        # One statement, so one snapshot; the connection is held until the iterator ends.
+        with self._reading() as conn:
+            cursor = conn.execute(sql, params)
+            try:
+                while rows := cursor.fetchmany(FETCH_ROWS):
+                    for row in rows:
+                        yield row[0], row[1]
+            finally:
+                cursor.close()
+
+    def close(self) -> None:
+        """Close every connection; later calls raise ``StoreError``. Idempotent."""
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._readers.close()
+            self._writer.close()
+
+
+def _read_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_VERSION_KEY,)).fetchone()
+    if row is None:
+        return 0
+    try:
+        return int(row[0])
+    except ValueError:
+        raise StoreError(f"schema version {row[0]!r} is not a number") from None
+
+
+def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
+    """Apply the pending ``migrations`` in one transaction (DDL is transactional in SQLite)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(META_DDL)
+        pending = plan_migrations(_read_version(conn), migrations)
+        for migration in pending:
+            for statement in statements_for(migration, "sqlite"):
+                conn.execute(statement)
+        if pending:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (SCHEMA_VERSION_KEY, str(pending[-1].version)),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.rollback()
+        raise
