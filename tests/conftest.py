@@ -139,22 +139,29 @@ def postgres_server_dsn() -> Iterator[str]:
         yield dsn
 
 
-@pytest.fixture
-def postgres_dsn(postgres_server_dsn: str) -> Iterator[str]:
-    """A ``postgresql://`` URL of a new, empty database, dropped after the test."""
+@contextlib.contextmanager
+def fresh_database(server_dsn: str) -> Iterator[str]:
+    """A ``postgresql://`` URL of a new, uniquely named, empty database, dropped afterwards."""
     name = f"rantai_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    parts = urlsplit(postgres_server_dsn)
+    parts = urlsplit(server_dsn)
     if parts.scheme not in ("postgresql", "postgres"):
         pytest.fail(f"{PG_DSN_ENV} must be a postgresql:// URL")
-    with psycopg.connect(postgres_server_dsn, autocommit=True) as admin:
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:
-        with psycopg.connect(postgres_server_dsn, autocommit=True) as admin:
+        with psycopg.connect(server_dsn, autocommit=True) as admin:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = %s AND pid <> pg_backend_pid()",
                 (name,),
             )
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server_dsn: str) -> Iterator[str]:
+    """A ``postgresql://`` URL of a new, empty database, dropped after the test."""
+    with fresh_database(postgres_server_dsn) as dsn:
+        yield dsn

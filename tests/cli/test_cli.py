@@ -142,3 +142,15 @@ def test_demo_small(tmp_path: Path) -> None:
     assert code == 0, out
     assert json.loads(out)["ok"] is True
     assert rantai("verify", "--data", tmp_path / "demo")[0] == 0
+
+
+@pytest.mark.postgres
+def test_postgres_chain_init_submit_verify(tmp_path: Path, postgres_dsn: str) -> None:
+    data = tmp_path / "pg"
+    assert rantai("init", "--data", data, "--db", postgres_dsn)[0] == 0
+    assert not (data / "ledger.db").exists()
+    assert _register(data, "issuer1", ["issuer"])["code"] == "ok"
+    code, out = rantai("verify", "--db", postgres_dsn, "--json")
+    assert code == 0, out
+    assert json.loads(out)["blocks"] == 2
+    assert rantai("verify", "--data", data)[0] == 0

@@ -7,8 +7,6 @@ under the interface: the schema version, injected faults.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import hashlib
 import random
 import re
@@ -16,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
