@@ -13,6 +13,7 @@ Exit codes, one table for every command:
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -172,6 +173,9 @@ def _report_receipt(
 def verify(
     data: Annotated[Path | None, typer.Option("--data", "-d", help="Data directory.")] = None,
     db: Annotated[str | None, typer.Option(help="postgresql:// URL of the store.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, max=64, help="Processes checking signatures (0: none).")
+    ] = os.cpu_count() or 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Replay the chain from genesis and recheck every signature, hash link, root and value."""
@@ -186,7 +190,7 @@ def verify(
         raise _fail(f"{data} holds no chain", EXIT_NOT_FOUND)
     store = open_store(target if db else _store_of(data))
     try:
-        report = audit(store)
+        report = audit(store, verify_workers=workers)
     finally:
         store.close()
     if as_json:

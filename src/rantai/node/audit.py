@@ -19,7 +19,7 @@ from rantai.core.encoding import decode, encode
 from rantai.core.errors import InvariantError, Malformed
 from rantai.core.ledger import Ledger
 from rantai.core.tx import SignedTx, check_envelope, decode_envelope
-from rantai.crypto.hashing import sha256
+from rantai.node.verifier import Refused, Verifier
 from rantai.store.base import BlockRecord, Store
 
 __all__ = ["AuditFailure", "AuditReport", "audit"]
@@ -52,27 +52,37 @@ class AuditReport:
         return self.failure is None
 
 
-def audit(store: Store, progress: Callable[[int], None] | None = None) -> AuditReport:
-    """Replay ``store``'s chain from genesis and recheck everything. Never raises."""
+def audit(
+    store: Store, progress: Callable[[int], None] | None = None, verify_workers: int = 0
+) -> AuditReport:
+    """Replay ``store``'s chain from genesis and recheck everything. Never raises.
+
+    ``verify_workers`` processes check signatures in parallel (0: in this thread).
+    """
     report = AuditReport()
     ledger = Ledger()
+    checker = _EnvelopeChecker(verify_workers)
     try:
         report.head_height = store.head_height()
         for height in range(0 if report.head_height is None else report.head_height + 1):
             block = store.get_block(height)
             if block is None:
                 raise AuditFailure(height, f"expected block {height}: missing")
-            _check_block(ledger, block, height, report)
+            _check_block(ledger, checker, block, height, report)
             if progress is not None:
                 progress(height)
         _check_current_state(store, ledger, report)
         report.state_root = ledger.tree.root
     except AuditFailure as failure:
         report.failure = failure
+    finally:
+        checker.close()
     return report
 
 
-def _check_block(ledger: Ledger, block: BlockRecord, height: int, report: AuditReport) -> None:
+def _check_block(
+    ledger: Ledger, checker: _EnvelopeChecker, block: BlockRecord, height: int, report: AuditReport
+) -> None:
     if block.height != height:
         raise AuditFailure(
             height, f"expected block {height}, found {block.height}: missing or out of order"
@@ -86,10 +96,7 @@ def _check_block(ledger: Ledger, block: BlockRecord, height: int, report: AuditR
         raise AuditFailure(height, "stored header hash is not the hash of the stored header")
     if header.height != height or header.prev_hash != ledger.head_hash:
         raise AuditFailure(height, "header does not link to the previous block")
-    txs = [
-        _check_tx(ledger, record.envelope, record.tx_id, height, i)
-        for i, record in enumerate(block.txs)
-    ]
+    txs = checker.check(ledger, block, height)
     if [r.index for r in block.txs] != list(range(len(block.txs))):
         raise AuditFailure(height, "transactions out of order in the block")
     try:
@@ -118,18 +125,45 @@ def _check_block(ledger: Ledger, block: BlockRecord, height: int, report: AuditR
     report.signatures += len(txs) + len(certificate)
 
 
-def _check_tx(ledger: Ledger, raw: bytes, tx_id: bytes, height: int, index: int) -> SignedTx:
-    chain = ledger.chain
-    try:
-        chain_id = chain.chain_id if chain else decode_envelope(raw)[0].chain_id
-        tx = check_envelope(raw, chain_id)
-    except Malformed as exc:
-        raise AuditFailure(
-            height, f"transaction {index} fails the stateless checks: {exc}"
-        ) from None
-    if sha256(raw) != tx_id:
-        raise AuditFailure(height, f"transaction {index}: stored id is not the envelope's hash")
-    return tx
+class _EnvelopeChecker:
+    """Stateless checks of a block's envelopes, signatures in a process pool when asked."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._verifier: Verifier | None = None
+
+    def check(self, ledger: Ledger, block: BlockRecord, height: int) -> list[SignedTx]:
+        if self._verifier is None:
+            chain = ledger.chain
+            if chain is None:  # genesis: the chain id is the one genesis declares
+                checked = [self._check_genesis(r.envelope) for r in block.txs]
+            else:
+                self._verifier = Verifier(chain.chain_id, self.workers)
+        if self._verifier is not None:
+            checked = self._verifier.check([r.envelope for r in block.txs])
+        txs: list[SignedTx] = []
+        for index, (record, item) in enumerate(zip(block.txs, checked, strict=True)):
+            if isinstance(item, Refused):
+                raise AuditFailure(
+                    height, f"transaction {index} fails the stateless checks: {item.code}"
+                )
+            if item.tx_id != record.tx_id:
+                raise AuditFailure(
+                    height, f"transaction {index}: stored id is not the envelope's hash"
+                )
+            txs.append(item)
+        return txs
+
+    @staticmethod
+    def _check_genesis(raw: bytes) -> SignedTx | Refused:
+        try:
+            return check_envelope(raw, decode_envelope(raw)[0].chain_id)
+        except Malformed as exc:
+            return Refused(exc.code, exc.message)
+
+    def close(self) -> None:
+        if self._verifier is not None:
+            self._verifier.close()
 
 
 def _compare_headers(replayed: Header, stored: Header, height: int) -> None:
