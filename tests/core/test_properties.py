@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -172,3 +173,35 @@ LedgerAgainstModel.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_ledger_against_model = LedgerAgainstModel.TestCase
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(op, min_size=1, max_size=20), flip=st.integers(0, 10_000))
+def test_every_balance_proof_verifies_and_a_flipped_bit_breaks_it(ops: list, flip: int) -> None:
+    from rantai.core.encoding import encode
+    from rantai.core.ledger import state_path
+    from rantai.core.proofs import verify_state_value
+    from rantai.crypto.smt import StateProof
+
+    chain = _market()
+    chain.block([chain.tx(*_body(*o)) for o in ops])
+    header = chain.outcomes[-1].header
+    for name in INVESTORS:
+        for code in INSTRUMENTS:
+            key = f"bal/{account_id(name)}/{code}"
+            value = chain.ledger.values.get(key)
+            raw = None if value is None else encode(value)
+            proof = chain.ledger.tree.prove(state_path(key))
+            assert verify_state_value(header, key, raw, proof)
+            # The wrong value, or a proof with one bit flipped, does not verify.
+            wrong = encode((value or 0) + 1)
+            assert not verify_state_value(header, key, wrong, proof)
+            blob = bytearray(encode(proof))
+            position = flip % (len(blob) * 8)
+            blob[position // 8] ^= 1 << (position % 8)
+            try:
+                tampered = msgspec.msgpack.decode(bytes(blob), type=StateProof)
+            except msgspec.DecodeError:
+                continue  # the flip broke the encoding itself: nothing to verify
+            if tampered != proof:
+                assert not verify_state_value(header, key, raw, tampered)
