@@ -114,7 +114,9 @@ _tags: frozenset[str] = frozenset()
 
 
 def body_types() -> tuple[type[TxBody], ...]:
-    """Every registered kind, sorted by tag (import ``rantai.core.kinds`` first)."""
+    """Every registered kind, sorted by tag."""
+    import rantai.core.kinds  # noqa: F401, PLC0415 -- registers the kinds; a cycle at top level
+
     found: list[type[TxBody]] = []
     pending: list[type[TxBody]] = [TxBody]
     while pending:
@@ -127,8 +129,6 @@ def body_types() -> tuple[type[TxBody], ...]:
 def _union() -> tuple[Any, frozenset[str]]:
     global _body_union, _tags  # noqa: PLW0603 -- built once, after every kind module loaded
     if _body_union is None:
-        import rantai.core.kinds  # noqa: F401, PLC0415 -- registers the kinds; a cycle at top level
-
         types = body_types()
         _body_union = types[0] if len(types) == 1 else _make_union(types)
         _tags = frozenset(str(t.__struct_config__.tag) for t in types)
