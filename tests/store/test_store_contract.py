@@ -22,6 +22,7 @@ import psycopg
 import pytest
 
 from rantai.store import BlockRecord, Store, StoreError, TxRecord, open_store
+from rantai.store.base import AccessLogRecord
 from rantai.store.migrations import MIGRATIONS, SCHEMA_VERSION, Migration
 from rantai.store.postgres import PostgresStore
 from rantai.store.sqlite import SqliteStore
@@ -532,3 +533,69 @@ def test_postgres_refuses_an_unreachable_server_without_showing_the_password() -
     with pytest.raises(StoreError, match=re.escape("cannot connect to 127.0.0.1:1/ledger")) as info:
         PostgresStore("postgresql://rantai:secret@127.0.0.1:1/ledger?connect_timeout=2")
     assert "secret" not in str(info.value)
+
+
+# -- the access log (migration 2) ---------------------------------------------------------------
+
+
+def make_entry(seq: int, party: str = "SC", status: int = 200) -> AccessLogRecord:
+    return AccessLogRecord(
+        seq, 1_000 + seq, party, "GET", f"/v1/parties/p{seq}", "limit=5", status, digest(seq)
+    )
+
+
+def test_the_access_log_starts_empty(store: Store) -> None:
+    assert store.last_access_log() is None
+    assert list(store.iter_access_log(0, 10)) == []
+
+
+def test_access_log_entries_round_trip_in_order_and_page(store: Store) -> None:
+    entries = [make_entry(seq) for seq in range(1, 8)]
+    store.append_access_log(entries[:3])
+    store.append_access_log(entries[3:])
+    store.append_access_log([])
+    assert list(store.iter_access_log(0, 100)) == entries
+    assert list(store.iter_access_log(2, 3)) == entries[2:5]
+    assert list(store.iter_access_log(7, 3)) == []
+    assert list(store.iter_access_log(2**70, 2**70)) == []
+    assert list(store.iter_access_log(-5, 0)) == []
+    assert store.last_access_log() == entries[-1]
+
+
+@pytest.mark.parametrize(
+    ("batch", "message"),
+    [
+        ([make_entry(2)], "the next seq is 1"),
+        ([make_entry(1), make_entry(3)], "the next seq is 2"),
+        ([make_entry(1), make_entry(1)], "the next seq is 2"),
+        ([make_entry(1, party="S\x00C")], "NUL"),
+        ([make_entry(1, status=-1)], "out of range"),
+    ],
+)
+def test_access_log_entries_that_break_the_sequence_write_nothing(
+    store: Store, batch: list[AccessLogRecord], message: str
+) -> None:
+    with pytest.raises(StoreError, match=message):
+        store.append_access_log(batch)
+    assert store.last_access_log() is None
+
+
+def test_the_access_log_continues_after_reopening(store: Store, target: str) -> None:
+    store.append_access_log([make_entry(1), make_entry(2)])
+    store.close()
+    with closing(open_store(target)) as reopened:
+        with pytest.raises(StoreError, match="the next seq is 3"):
+            reopened.append_access_log([make_entry(1)])
+        reopened.append_access_log([make_entry(3)])
+        assert [e.seq for e in reopened.iter_access_log(0, 10)] == [1, 2, 3]
+
+
+def test_a_version_1_database_gains_the_access_log(target: str) -> None:
+    with open_backend(target, MIGRATIONS[:1]) as old:
+        old.commit_block(make_block(0, {"a": b"1"}))
+        assert old.schema_version() == 1
+    with open_backend(target, MIGRATIONS) as upgraded:
+        assert upgraded.schema_version() == SCHEMA_VERSION >= 2
+        assert upgraded.get_state("a") == b"1"
+        upgraded.append_access_log([make_entry(1)])
+        assert upgraded.last_access_log() == make_entry(1)

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rantai.cli.demo import run_demo
+from rantai.cli.serve import up
 from rantai.core import codes
 from rantai.core.block import Receipt
 from rantai.core.encoding import decode
@@ -45,6 +46,7 @@ show_app = typer.Typer(help="Show blocks, transactions, parties, instruments, ba
 keys_app = typer.Typer(help="Make key files.")
 app.add_typer(show_app, name="show", no_args_is_help=True)
 app.add_typer(keys_app, name="keys", no_args_is_help=True)
+app.command()(up)
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2

@@ -6,7 +6,9 @@ the stored header hash is the hash of the stored header; the header links to the
 one; every envelope passes the stateless checks and its id is its hash; re-execution gives
 the same header, the same receipts and the same state changes; the certificate holds a valid
 signature by a genesis executor key. At the end the stored current state must equal the
-replayed state. The first failure names its height and what is wrong.
+replayed state, and the access log of agency reads must be an unbroken hash chain
+(``rantai.node.accesslog``). The first failure names its height (for the access log: its
+entry's ``seq``, at the head height) and what is wrong.
 """
 
 from __future__ import annotations
@@ -19,19 +21,28 @@ from rantai.core.encoding import decode, encode
 from rantai.core.errors import InvariantError, Malformed
 from rantai.core.ledger import Ledger
 from rantai.core.tx import SignedTx, check_envelope, decode_envelope
+from rantai.crypto.hashing import ZERO_DIGEST
+from rantai.node.accesslog import BrokenAccessLog, check_chain
 from rantai.node.verifier import Refused, Verifier
 from rantai.store.base import BlockRecord, Store
 
 __all__ = ["AuditFailure", "AuditReport", "audit"]
 
 
-class AuditFailure(Exception):
-    """The first thing found wrong, and the height it was found at."""
+ACCESS_LOG_PAGE_ENTRIES = 10_000
 
-    def __init__(self, height: int, problem: str) -> None:
+
+class AuditFailure(Exception):
+    """The first thing found wrong, and the height it was found at.
+
+    ``seq`` names the access log entry when that is what is wrong (``height`` is then the head).
+    """
+
+    def __init__(self, height: int, problem: str, seq: int | None = None) -> None:
         super().__init__(f"height {height}: {problem}")
         self.height = height
         self.problem = problem
+        self.seq = seq
 
 
 @dataclass(slots=True)
@@ -42,6 +53,7 @@ class AuditReport:
     txs: int = 0
     signatures: int = 0
     state_keys: int = 0
+    access_log_entries: int = 0
     head_height: int | None = None
     failure: AuditFailure | None = None
     state_root: bytes = b""
@@ -73,6 +85,7 @@ def audit(
                 progress(height)
         _check_current_state(store, ledger, report)
         report.state_root = ledger.tree.root
+        _check_access_log(store, ledger, report)
     except AuditFailure as failure:
         report.failure = failure
     finally:
@@ -198,3 +211,13 @@ def _check_current_state(store: Store, ledger: Ledger, report: AuditReport) -> N
 
 def _head(ledger: Ledger) -> int:
     return ledger.head.height if ledger.head else 0
+
+
+def _check_access_log(store: Store, ledger: Ledger, report: AuditReport) -> None:
+    seq, digest = 0, ZERO_DIGEST
+    try:
+        while page := list(store.iter_access_log(seq, ACCESS_LOG_PAGE_ENTRIES)):
+            seq, digest = check_chain(page, seq, digest)
+    except BrokenAccessLog as broken:
+        raise AuditFailure(_head(ledger), str(broken), seq=broken.seq) from None
+    report.access_log_entries = seq

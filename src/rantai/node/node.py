@@ -3,7 +3,8 @@
 ```
 submit(raws) -> Verifier (stateless, process pool) -> admission (stale nonce) -> pending log
 executor thread: cut at block_txs_max or block_wait_ms -> Ledger.execute_block -> sign header
-              -> Store.commit_block (one transaction) -> receipts to waiters
+              -> Store.commit_block (one transaction) -> indexes -> receipts to waiters
+              -> subscribers (``subscribe``), in height order
 ```
 The local orderer is the in-process pending log: its order is the order of admission. A
 transaction is durable once its block is committed; until then a crash loses it and the
@@ -26,10 +27,18 @@ from rantai.core.ledger import BlockOutcome, Ledger
 from rantai.core.records import nonce_key
 from rantai.core.tx import SignedTx, decode_envelope
 from rantai.crypto.keys import SigningKey
+from rantai.node.indexes import Indexes
 from rantai.node.verifier import Refused, Verifier
 from rantai.store.base import BlockRecord, Store, TxRecord
 
-__all__ = ["Node", "NodeConfig", "SubmitResult", "wall_clock_ms"]
+__all__ = [
+    "BlockListener",
+    "CommittedBlock",
+    "Node",
+    "NodeConfig",
+    "SubmitResult",
+    "wall_clock_ms",
+]
 
 
 def wall_clock_ms() -> int:
@@ -57,6 +66,18 @@ class SubmitResult:
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class CommittedBlock:
+    """A block as committed, as subscribers are told of it."""
+
+    outcome: BlockOutcome
+    certificate: tuple[BlockSignature, ...]
+    commit_s: float  # from the start of execution to the durable commit
+
+
+BlockListener = Callable[[CommittedBlock], None]
+
+
 class Node:
     """One ledger node over one store. Thread-safe: submit from any thread."""
 
@@ -78,7 +99,10 @@ class Node:
         self._committed_cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._listeners: tuple[BlockListener, ...] = ()
+        self._listeners_lock = threading.Lock()
         self.ledger = self._load()
+        self.indexes = Indexes.build(self.ledger.values)
         chain = self.ledger.chain
         self._verifier: Verifier | None = (
             Verifier(chain.chain_id, self.config.verify_workers) if chain else None
@@ -155,6 +179,7 @@ class Node:
 
     def _execute(self, batch: Sequence[SignedTx]) -> BlockOutcome:
         with self.block_lock:
+            started_s = time.perf_counter()
             head = self.ledger.head
             timestamp_ms = self._clock_ms()
             if head is not None:
@@ -176,8 +201,29 @@ class Node:
                     state_changes=outcome.changes,
                 )
             )
-        self._remember(outcome)
+            self.indexes.apply(outcome.changes, self.ledger.values)
+            self._remember(outcome)
+            # Still under the block lock, so that subscribers hear of blocks in height order.
+            committed = CommittedBlock(outcome, certificate, time.perf_counter() - started_s)
+            for listener in self._listeners:
+                listener(committed)
         return outcome
+
+    def subscribe(self, listener: BlockListener) -> Callable[[], None]:
+        """Call ``listener`` after each block commits; return a function that unsubscribes.
+
+        The listener runs on the committing thread (the executor's), under the block lock, in
+        height order. It must return quickly and must not raise: it holds up the next block,
+        and an exception stops the executor. Hand work to another thread or event loop.
+        """
+        with self._listeners_lock:
+            self._listeners = (*self._listeners, listener)
+
+        def unsubscribe() -> None:
+            with self._listeners_lock:
+                self._listeners = tuple(x for x in self._listeners if x is not listener)
+
+        return unsubscribe
 
     def _remember(self, outcome: BlockOutcome) -> None:
         height = outcome.header.height

@@ -4,26 +4,49 @@ Head proofs come from the in-memory state tree. A past height's tree is rebuilt 
 store's state log (``iter_state_at``), which costs time proportional to the state at that
 height, and is cached for the few heights (record dates, court requests) asked about again.
 See docs/decisions/state-commitment.md.
+
+Listings (parties, instruments, an account's balances, an instrument's holders) page through
+the node's ``Indexes`` at the head, in id order, ``limit`` items after a cursor. Holders at a
+past height (a record date) come from one scan of the state log at that height, cached like
+past trees; no request scans the head state.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Generic, TypeVar
 
 from rantai.core.block import Header
 from rantai.core.encoding import decode, encode
 from rantai.core.errors import InvariantError
 from rantai.core.ledger import state_path
+from rantai.core.records import Instrument, Party, instrument_key, party_key
 from rantai.crypto.hashing import sha256
 from rantai.crypto.merkle import inclusion_proof
 from rantai.crypto.smt import StateProof, StateTree
+from rantai.node.indexes import parse_balance_key
 from rantai.node.node import Node
 
-__all__ = ["StateAnswer", "TxAnswer", "Reader"]
+__all__ = ["Page", "Reader", "StateAnswer", "TxAnswer"]
 
 PAST_TREES_CACHED_MAX = 4
+PAST_HOLDINGS_CACHED_MAX = 2
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing at ``height``; ``next`` is the cursor of the following page."""
+
+    items: list[T]
+    next: str | None
+    height: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +81,8 @@ class Reader:
         self.node = node
         self._past: OrderedDict[int, StateTree] = OrderedDict()
         self._past_lock = threading.Lock()
+        # height -> instrument -> [(account, amount)] sorted by account
+        self._past_holdings: OrderedDict[int, dict[str, list[tuple[str, int]]]] = OrderedDict()
 
     def header(self, height: int) -> Header | None:
         stored = self.node.store.get_header(height)
@@ -123,3 +148,106 @@ class Reader:
             inclusion_proof(ids, record.index),
             inclusion_proof(receipts, record.index),
         )
+
+    # --- listings -----------------------------------------------------------------------
+    def parties(self, after: str | None, limit: int) -> Page[Party]:
+        """Parties in id order, ``limit`` after the id ``after``."""
+        node = self.node
+        with node.block_lock:
+            ids, more = _window(node.indexes.parties, after, limit)
+            items = [node.ledger.values[party_key(p)] for p in ids]
+            return Page(items, ids[-1] if more else None, _height(node))
+
+    def instruments(self, after: str | None, limit: int) -> Page[Instrument]:
+        """Instruments in code order, ``limit`` after the code ``after``."""
+        node = self.node
+        with node.block_lock:
+            codes, more = _window(node.indexes.instruments, after, limit)
+            items = [node.ledger.values[instrument_key(c)] for c in codes]
+            return Page(items, codes[-1] if more else None, _height(node))
+
+    def positions(
+        self, account: str, after: str | None, limit: int, visible: Callable[[str], bool]
+    ) -> Page[tuple[str, int]]:
+        """``(instrument, amount)`` held in ``account``, those ``visible`` only, code order.
+
+        Hidden instruments are skipped, not counted: a page holds up to ``limit`` visible ones.
+        """
+        node = self.node
+        with node.block_lock:
+            held = node.indexes.positions.get(account)
+            if held is None:
+                return Page([], None, _height(node))
+            items: list[tuple[str, int]] = []
+            more = False
+            for code in held.irange(minimum=after, inclusive=(False, True)):
+                if not visible(code):
+                    continue
+                if len(items) == limit:
+                    more = True
+                    break
+                items.append((code, held[code]))
+            return Page(items, items[-1][0] if more else None, _height(node))
+
+    def holders(
+        self, instrument: str, after: str | None, limit: int, height: int | None = None
+    ) -> Page[tuple[str, int]] | None:
+        """``(account, amount)`` of every holder of ``instrument``, account order.
+
+        At the head from the index; at a past ``height`` from that height's holdings (one
+        scan of the state log, then cached). ``None`` when there is no block at ``height``.
+        """
+        node = self.node
+        with node.block_lock:
+            head = _height(node)
+            if height is None or height == head:
+                held = node.indexes.holders.get(instrument)
+                if held is None:
+                    return Page([], None, head)
+                accounts, more = _window(held, after, limit)
+                return Page([(a, held[a]) for a in accounts], accounts[-1] if more else None, head)
+        if not 0 <= height < head:
+            return None
+        rows = self._holdings_at(height).get(instrument, [])
+        start = 0 if after is None else bisect.bisect_right(rows, (after, 2**64))
+        page = rows[start : start + limit]
+        more = start + limit < len(rows)
+        return Page(page, page[-1][0] if more and page else None, height)
+
+    def holder_count(self, instrument: str) -> tuple[int, int]:
+        """``(holders, height)`` of ``instrument`` at the head."""
+        node = self.node
+        with node.block_lock:
+            held = node.indexes.holders.get(instrument)
+            return (0 if held is None else len(held)), _height(node)
+
+    def _holdings_at(self, height: int) -> dict[str, list[tuple[str, int]]]:
+        with self._past_lock:
+            cached = self._past_holdings.get(height)
+            if cached is not None:
+                self._past_holdings.move_to_end(height)
+                return cached
+        holdings: dict[str, list[tuple[str, int]]] = {}
+        for key, raw in self.node.store.iter_state_at(height):
+            parsed = parse_balance_key(key)
+            if parsed is not None:
+                holdings.setdefault(parsed[1], []).append((parsed[0], decode(raw, int)))
+        for rows in holdings.values():
+            # Key order is not account order ("a:x.y/" sorts before "a:x/"): sort by account.
+            rows.sort()
+        with self._past_lock:
+            self._past_holdings[height] = holdings
+            while len(self._past_holdings) > PAST_HOLDINGS_CACHED_MAX:
+                self._past_holdings.popitem(last=False)
+        return holdings
+
+
+def _height(node: Node) -> int:
+    head = node.ledger.head
+    return -1 if head is None else head.height
+
+
+def _window(sorted_keys: Any, after: str | None, limit: int) -> tuple[list[str], bool]:
+    """Up to ``limit`` keys strictly after ``after``, and whether more follow."""
+    keys = list(islice(sorted_keys.irange(minimum=after, inclusive=(False, True)), limit + 1))
+    return keys[:limit], len(keys) > limit

@@ -8,6 +8,7 @@ microseconds) to get the typed transaction.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -43,13 +44,22 @@ def _check_chunk(chain_id: str, raws: Sequence[bytes]) -> list[tuple[str, str] |
     return results
 
 
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group; the parent shuts the pool down in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Verifier:
     """Checks envelopes statelessly; ``workers=0`` checks in the calling thread."""
 
     def __init__(self, chain_id: str, workers: int = 0) -> None:
         self.chain_id = chain_id
         self.workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers) if workers > 0 else None
+        self._pool = (
+            ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+            if workers > 0
+            else None
+        )
 
     def check(self, raws: Sequence[bytes]) -> list[Admitted]:
         """Return, per envelope and in order, the checked transaction or why it was refused."""

@@ -12,6 +12,7 @@ Tables (same names and meaning on every backend; see docs/decisions/storage.md):
 | txs | tx id, height, index in block, envelope bytes, receipt bytes |
 | state | key, current value bytes, height of last change |
 | state_log | key, height, value bytes or NULL (deleted): every change, for past heights |
+| access_log | seq, time, party, method, path, query, status, hash: agency reads (not state) |
 | meta | schema version and other single values |
 """
 
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-__all__ = ["BlockRecord", "Store", "StoreError", "TxRecord"]
+__all__ = ["AccessLogRecord", "BlockRecord", "Store", "StoreError", "TxRecord"]
 
 
 class StoreError(Exception):
@@ -55,6 +56,24 @@ class BlockRecord:
     certificate: bytes
     txs: Sequence[TxRecord]
     state_changes: Mapping[str, bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLogRecord:
+    """One entry of the access log: an agency's read and the hash chaining it to the last.
+
+    The store keeps the hash it is given; ``rantai.node.accesslog`` computes it and
+    ``rantai.node.audit`` checks it.
+    """
+
+    seq: int
+    at_ms: int
+    party: str
+    method: str
+    path: str
+    query: str
+    status: int
+    hash: bytes
 
 
 class Store(Protocol):
@@ -108,6 +127,22 @@ class Store(Protocol):
         """Every ``(key, value)`` present after block ``height``, ordered by key."""
         ...
 
+    def append_access_log(self, entries: Sequence[AccessLogRecord]) -> None:
+        """Append ``entries`` in one durable transaction.
+
+        Their ``seq`` must run on from the last stored entry's (1 for the first entry) without
+        a gap; otherwise ``StoreError`` and nothing is written.
+        """
+        ...
+
+    def iter_access_log(self, after_seq: int, limit: int) -> Iterator[AccessLogRecord]:
+        """Up to ``limit`` entries with ``seq > after_seq``, in ``seq`` order."""
+        ...
+
+    def last_access_log(self) -> AccessLogRecord | None:
+        """The entry with the greatest ``seq``, or ``None`` when the log is empty."""
+        ...
+
     def close(self) -> None:
         """Release the database connection(s)."""
         ...
@@ -147,6 +182,25 @@ def check_block_record(block: BlockRecord) -> None:
                 key.encode()
             except UnicodeEncodeError:
                 raise StoreError(f"state key {key!r} is not valid Unicode text") from None
+
+
+def check_access_log_records(entries: Sequence[AccessLogRecord], last_seq: int) -> None:
+    """Refuse entries that do not continue the log after ``last_seq``, or that a backend
+    cannot hold the same way as the other (NUL in text, out-of-range integers).
+
+    Raises:
+        StoreError: the first problem found.
+    """
+    expected = last_seq + 1
+    for entry in entries:
+        if entry.seq != expected:
+            raise StoreError(f"access log entry {entry.seq} refused: the next seq is {expected}")
+        expected += 1
+        if not (0 <= entry.at_ms <= INT64_MAX and 0 <= entry.status <= INT64_MAX):
+            raise StoreError(f"access log entry {entry.seq}: a number is out of range")
+        for text in (entry.party, entry.method, entry.path, entry.query):
+            if "\x00" in text:
+                raise StoreError(f"access log entry {entry.seq}: text contains NUL")
 
 
 def iter_blocks_by_height(store: Store, start_height: int) -> Iterator[BlockRecord]:

@@ -105,6 +105,23 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE INDEX state_log_height ON state_log (height)",
         ),
     ),
+    Migration(
+        version=2,
+        description="access_log: the hash-chained log of agency reads",
+        statements=(
+            # Not ledger state: the API appends a row per agency read (rantai.node.accesslog).
+            # Each row's hash covers the previous row's, so a changed or missing row shows.
+            "CREATE TABLE access_log ("
+            " seq {int} PRIMARY KEY,"
+            " at_ms {int} NOT NULL,"
+            " party {key} NOT NULL,"
+            " method TEXT NOT NULL,"
+            " path TEXT NOT NULL,"
+            " query TEXT NOT NULL,"
+            " status {int} NOT NULL,"
+            " hash {blob} NOT NULL)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version

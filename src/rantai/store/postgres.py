@@ -37,10 +37,13 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 
 from rantai.store.base import (
+    INT64_MAX,
+    AccessLogRecord,
     BlockRecord,
     ConnectionPool,
     StoreError,
     TxRecord,
+    check_access_log_records,
     check_block_record,
     iter_blocks_by_height,
 )
@@ -64,6 +67,7 @@ FETCH_ROWS: Final = 2_000
 # Keys of transaction-scoped advisory locks (any 64-bit numbers; these spell "rantai" + n).
 MIGRATION_LOCK_KEY: Final = 0x72616E74616901
 COMMIT_LOCK_KEY: Final = 0x72616E74616902
+ACCESS_LOG_LOCK_KEY: Final = 0x72616E74616903
 
 _STAGING_DDL: Final = (
     'CREATE TEMPORARY TABLE state_in (key TEXT COLLATE "C" NOT NULL, value BYTEA)'
@@ -214,6 +218,34 @@ class PostgresStore:
                     " WHERE state.key = state_in.key AND state_in.value IS NULL"
                 )
 
+    def append_access_log(self, entries: Sequence[AccessLogRecord]) -> None:
+        """Append access log entries in one durable transaction.
+
+        The advisory lock serialises appenders in other processes too; the primary key of
+        ``access_log`` would refuse a second writer's rows anyway.
+
+        Raises:
+            StoreError: the entries do not continue the stored log (see
+                ``check_access_log_records``), or the server fails; nothing is written.
+        """
+        if not entries:
+            return
+        rows = [
+            (e.seq, e.at_ms, e.party, e.method, e.path, e.query, e.status, e.hash) for e in entries
+        ]
+        with self._write_lock, _translate("access log not appended"):
+            conn = self._require_writer()
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (ACCESS_LOG_LOCK_KEY,))
+                row = cur.execute("SELECT max(seq) FROM access_log").fetchone()
+                last: int | None = None if row is None else row[0]
+                check_access_log_records(entries, last or 0)
+                cur.executemany(
+                    "INSERT INTO access_log (seq, at_ms, party, method, path, query, status, hash)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
+
     def _require_writer(self) -> Connection:
         if self._closed:
             raise StoreError("store is closed")
@@ -318,6 +350,25 @@ class PostgresStore:
         Heights above the head read as the head; negative heights read as empty.
         """
         return self._iter_rows(_STATE_AT_SQL, (height,))
+
+    def iter_access_log(self, after_seq: int, limit: int) -> Iterator[AccessLogRecord]:
+        """Up to ``limit`` entries with ``seq > after_seq``, in ``seq`` order."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT seq, at_ms, party, method, path, query, status, hash FROM access_log"
+                " WHERE seq > %s ORDER BY seq LIMIT %s",
+                (min(max(after_seq, -1), INT64_MAX), min(max(limit, 0), INT64_MAX)),
+            ).fetchall()
+        return iter([AccessLogRecord(*row) for row in rows])
+
+    def last_access_log(self) -> AccessLogRecord | None:
+        """The entry with the greatest ``seq``, or ``None`` when the log is empty."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT seq, at_ms, party, method, path, query, status, hash FROM access_log"
+                " ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else AccessLogRecord(*row)
 
     def _iter_rows(
         self, sql: LiteralString, params: tuple[Any, ...]

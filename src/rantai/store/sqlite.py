@@ -28,10 +28,13 @@ from types import TracebackType
 from typing import Any, Final
 
 from rantai.store.base import (
+    INT64_MAX,
+    AccessLogRecord,
     BlockRecord,
     ConnectionPool,
     StoreError,
     TxRecord,
+    check_access_log_records,
     check_block_record,
     iter_blocks_by_height,
 )
@@ -58,6 +61,8 @@ _STATE_AT_SQL: Final = (
     "SELECT key, value, max(height) FROM state_log WHERE height <= ?"
     " GROUP BY key HAVING value IS NOT NULL ORDER BY key"
 )
+
+_ACCESS_LOG_COLUMNS: Final = "seq, at_ms, party, method, path, query, status, hash"
 
 
 @contextmanager
@@ -178,6 +183,34 @@ class SqliteStore:
                 conn.rollback()
                 raise
 
+    def append_access_log(self, entries: Sequence[AccessLogRecord]) -> None:
+        """Append access log entries in one durable transaction.
+
+        Raises:
+            StoreError: the entries do not continue the stored log (see
+                ``check_access_log_records``); nothing is written.
+        """
+        if not entries:
+            return
+        rows = [
+            (e.seq, e.at_ms, e.party, e.method, e.path, e.query, e.status, e.hash) for e in entries
+        ]
+        with self._write_lock, _translate("access log not appended"):
+            conn = self._require_writer()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                last: int | None = conn.execute("SELECT max(seq) FROM access_log").fetchone()[0]
+                check_access_log_records(entries, last or 0)
+                conn.executemany(
+                    "INSERT INTO access_log (seq, at_ms, party, method, path, query, status, hash)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
+
     def _require_writer(self) -> sqlite3.Connection:
         if self._closed:
             raise StoreError("store is closed")
@@ -275,6 +308,23 @@ class SqliteStore:
         Heights above the head read as the head; negative heights read as empty.
         """
         return self._iter_rows(_STATE_AT_SQL, (height,))
+
+    def iter_access_log(self, after_seq: int, limit: int) -> Iterator[AccessLogRecord]:
+        """Up to ``limit`` entries with ``seq > after_seq``, in ``seq`` order."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_ACCESS_LOG_COLUMNS} FROM access_log WHERE seq > ? ORDER BY seq LIMIT ?",
+                (min(max(after_seq, -1), INT64_MAX), min(max(limit, 0), INT64_MAX)),
+            ).fetchall()
+        return iter([AccessLogRecord(*row) for row in rows])
+
+    def last_access_log(self) -> AccessLogRecord | None:
+        """The entry with the greatest ``seq``, or ``None`` when the log is empty."""
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {_ACCESS_LOG_COLUMNS} FROM access_log ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else AccessLogRecord(*row)
 
     def _iter_rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[tuple[str, bytes]]:
         # One statement, so one snapshot; the connection is held until the iterator ends.

@@ -1,0 +1,148 @@
+"""``rantai up``: run a node and its HTTP API in one process.
+
+```
+rantai up [--data DIR] [--db URL] [--host 127.0.0.1] [--port 8000] [--demo]
+```
+On a data directory without a chain it first creates one (``init``), or with ``--demo``
+plays the demo scenario into it (with a progress display). Then the node's executor runs in
+a background thread (signatures checked in one process per CPU) and uvicorn serves the API.
+
+SIGINT or SIGTERM shuts down gracefully, in this order: header streams end at once (they
+would otherwise hold uvicorn's drain for its whole timeout), uvicorn stops accepting and
+finishes the requests in flight (at most ``GRACEFUL_S``), the API's lifespan flushes the
+access log, then the executor finishes the block in progress, and the store closes. Exit
+status 0 after a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Final
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from rantai.cli.demo import run_demo
+from rantai.node.datadir import ChainFiles, init_chain, open_node
+from rantai.node.node import Node, NodeConfig
+
+__all__ = ["up"]
+
+GRACEFUL_S: Final = 5
+EXIT_USAGE: Final = 2  # as in rantai.cli.main
+
+console = Console(stderr=True)
+
+
+def up(
+    data: Annotated[Path, typer.Option("--data", "-d", help="The node's data directory.")] = Path(
+        "data"
+    ),
+    db: Annotated[str | None, typer.Option(help="postgresql:// URL instead of SQLite.")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65_535, help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="On an empty DIR, play the demo scenario first.")
+    ] = False,
+    chain_id: Annotated[str, typer.Option(help="Chain id for a new chain.")] = "rantai-local",
+) -> None:
+    """Run the node and serve the HTTP API (docs/api.md) until SIGINT or SIGTERM."""
+    if demo and db is not None:
+        console.print("[red]error:[/red] --demo builds a SQLite chain; leave out --db")
+        raise typer.Exit(EXIT_USAGE)
+    config = NodeConfig(verify_workers=os.cpu_count() or 1)
+    node = _prepare(data, db, demo, chain_id, config)
+    try:
+        node.start()
+        _serve(node, host, port)
+    finally:
+        node.stop()
+        node.store.close()
+    console.print("[green]stopped[/green] cleanly")
+
+
+def _prepare(data: Path, db: str | None, demo: bool, chain_id: str, config: NodeConfig) -> Node:
+    """The node of ``data``, creating the chain (or the demo chain) first if there is none."""
+    if not ChainFiles(data).config.exists():
+        if demo:
+            _seed_demo(data)
+        else:
+            node = init_chain(data, chain_id, store_target=db, config=config)
+            console.print(f"[green]chain[/green] {chain_id} created in {data}")
+            return node
+    return open_node(data, config, store_target=db)
+
+
+def _seed_demo(data: Path) -> None:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("genesis", total=None)
+        report = run_demo(data, progress=lambda step: progress.update(task, description=step))
+        progress.update(task, description=f"demo chain ready at height {report.head_height}")
+    if not report.ok:
+        failed = [name for name, _, failures in report.steps if failures]
+        console.print(f"[red]demo steps not as expected:[/red] {', '.join(failed)}")
+        raise typer.Exit(1)
+
+
+def _serve(node: Node, host: str, port: int) -> None:
+    # Imported here: the API stack takes most of a second to import, which every other
+    # command would pay for at start-up.
+    import uvicorn  # noqa: PLC0415
+
+    from rantai.api import api_context, create_app  # noqa: PLC0415
+
+    app = create_app(node)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_S,
+        log_level="info",
+    )
+    close_streams = api_context(app).feed.close_streams
+
+    class Server(uvicorn.Server):
+        """Ends the app's header streams as soon as a signal arrives."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            close_streams()
+            super().handle_exit(sig, frame)
+
+    server = Server(config)
+    head = node.ledger.head
+    chain = node.ledger.chain
+    console.print(
+        f"serving chain {chain.chain_id if chain else '?'} at height "
+        f"{head.height if head else '-'} on http://{host}:{port} (docs: /docs)"
+    )
+    with _signals_kept():
+        server.run()
+
+
+@contextmanager
+def _signals_kept() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while uvicorn runs, so that our cleanup runs after it.
+
+    After a graceful shutdown uvicorn restores the handlers it found and raises the signal
+    it caught again; with the default handlers that would kill the process (SIGTERM) or
+    raise KeyboardInterrupt (SIGINT) before the executor stops and the store closes.
+    """
+    caught: list[int] = []
+
+    def note(sig: int, frame: FrameType | None) -> None:
+        caught.append(sig)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
