@@ -3,13 +3,18 @@
 Each ``require_*`` returns the record or raises the ``unknown_*`` rejection, so kinds read
 like their specification. ``credit`` and ``debit`` are the only writers of balances: they
 keep zero balances out of state (absent means zero) and never let one go negative or past
-``AMOUNT_MAX``.
+``AMOUNT_MAX``. On an instrument with a tracked policy they also keep the owner's holding
+across its accounts and the holder count (``rantai.core.holdings``), so no writer of
+balances can forget them.
 """
 
 from __future__ import annotations
 
 from rantai.core import codes, limits
+from rantai.core.agents import is_agent
 from rantai.core.errors import Rejection, invariant
+from rantai.core.holdings import track_holding
+from rantai.core.ids import account_owner
 from rantai.core.records import (
     Account,
     Instrument,
@@ -19,6 +24,7 @@ from rantai.core.records import (
     instrument_key,
     party_key,
 )
+from rantai.core.rules import policy_key
 from rantai.core.state import StateView
 
 __all__ = [
@@ -26,9 +32,11 @@ __all__ = [
     "credit",
     "debit",
     "has_role",
+    "is_tracked",
     "require_account",
     "require_instrument",
     "require_owned_account",
+    "require_issuer_or_agent",
     "require_party",
 ]
 
@@ -65,6 +73,27 @@ def require_instrument(view: StateView, code: str) -> Instrument:
     return record
 
 
+def require_issuer_or_agent(view: StateView, code: str, sender: str) -> Instrument:
+    """Return instrument ``code`` if ``sender`` is its issuer, or one of the issuer's agents
+    that still holds the ``issuer_agent`` role.
+
+    Rejects: unknown_instrument, not_authorized.
+    """
+    instrument = require_instrument(view, code)
+    if instrument.issuer == sender:
+        return instrument
+    agent: Party | None = view.get(party_key(sender))
+    if (
+        agent is None
+        or not has_role(agent, "issuer_agent")
+        or not is_agent(view, instrument.issuer, sender)
+    ):
+        raise Rejection(
+            codes.NOT_AUTHORIZED, f"{sender!r} neither issues {code!r} nor is its agent"
+        )
+    return instrument
+
+
 def has_role(party: Party, role: str) -> bool:
     """Return whether ``party`` holds ``role``."""
     return role in party.roles
@@ -76,18 +105,39 @@ def balance(view: StateView, account: str, instrument: str) -> int:
     return 0 if value is None else value
 
 
-def credit(view: StateView, account: str, instrument: str, amount: int) -> None:
-    """Add ``amount`` to a balance. Rejects: balance_overflow."""
+def is_tracked(view: StateView, instrument: str) -> bool:
+    """Whether ``instrument``'s holdings and holder count are kept (``rantai.core.rules``)."""
+    policy = view.get(policy_key(instrument))
+    return policy is not None and bool(policy.tracked)
+
+
+def credit(
+    view: StateView, account: str, instrument: str, amount: int, *, tracked: bool | None = None
+) -> None:
+    """Add ``amount`` to a balance. Rejects: balance_overflow.
+
+    ``tracked`` says whether the instrument is tracked, when the caller knows already;
+    ``None`` looks it up.
+    """
     invariant(amount > 0, "credit of a non-positive amount")
     key = balance_key(account, instrument)
     current: int = view.get(key) or 0
     if current + amount > limits.AMOUNT_MAX:
         raise Rejection(codes.BALANCE_OVERFLOW, f"{account!r} would exceed {limits.AMOUNT_MAX}")
     view.put(key, current + amount)
+    if tracked is None:
+        tracked = is_tracked(view, instrument)
+    if tracked:
+        track_holding(view, instrument, account_owner(account), amount)
 
 
-def debit(view: StateView, account: str, instrument: str, amount: int) -> None:
-    """Subtract ``amount`` from a balance. Rejects: insufficient_balance."""
+def debit(
+    view: StateView, account: str, instrument: str, amount: int, *, tracked: bool | None = None
+) -> None:
+    """Subtract ``amount`` from a balance. Rejects: insufficient_balance.
+
+    ``tracked`` as for ``credit``.
+    """
     invariant(amount > 0, "debit of a non-positive amount")
     key = balance_key(account, instrument)
     current: int = view.get(key) or 0
@@ -100,3 +150,7 @@ def debit(view: StateView, account: str, instrument: str, amount: int) -> None:
         view.delete(key)
     else:
         view.put(key, current - amount)
+    if tracked is None:
+        tracked = is_tracked(view, instrument)
+    if tracked:
+        track_holding(view, instrument, account_owner(account), -amount)

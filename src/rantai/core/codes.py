@@ -59,3 +59,50 @@ SELF_TRANSFER: Final = "self_transfer"  # from and to are the same account
 INSUFFICIENT_BALANCE: Final = "insufficient_balance"
 BALANCE_OVERFLOW: Final = "balance_overflow"  # the credit would exceed AMOUNT_MAX
 SUPPLY_CAP_EXCEEDED: Final = "supply_cap_exceeded"
+
+# --- compliance: every movement (mint, transfer, burn), in this order --------------------
+# After a kind's own checks (unknown_*, not_authorized, self_transfer, supply_cap_exceeded),
+# ``rantai.core.compliance`` runs: market_halted, instrument_suspended, paused, sanctioned
+# (source, then destination), frozen (source, then destination), the instrument's rules in
+# its list order (each rule's own ``rule:*`` code), insufficient_balance, frozen_amount,
+# then balance_overflow. A forced transfer (governance) skips all of them but the balance.
+MARKET_HALTED: Final = "market_halted"  # a circuit breaker halts the instrument's asset class
+INSTRUMENT_SUSPENDED: Final = "instrument_suspended"  # governance suspended the instrument
+PAUSED: Final = "paused"  # the issuer (or its agent) paused transfers of the instrument
+SANCTIONED: Final = "sanctioned"  # a trusted screener revoked the party's sanctions screening
+FROZEN: Final = "frozen"  # the party or account is frozen (for all, or for this instrument)
+FROZEN_AMOUNT: Final = "frozen_amount"  # the amount exceeds the balance less frozen units
+
+RULE_ELIGIBILITY: Final = "rule:eligibility"  # a required claim is missing, expired or revoked
+RULE_INVESTOR_CATEGORY: Final = "rule:investor_category"  # receiver's category not allowed
+RULE_RESIDENCY: Final = "rule:residency"  # receiver's residency not allowed (or unknown)
+RULE_MAX_BALANCE: Final = "rule:max_balance"  # receiver's holding (all accounts) above the max
+RULE_MAX_HOLDERS: Final = "rule:max_holders"  # a new holder beyond the maximum number
+RULE_MIN_HOLDING: Final = "rule:min_holding"  # a holding left or made between zero and the min
+RULE_LOT_SIZE: Final = "rule:lot_size"  # amount not a multiple of the lot
+RULE_LOCKUP: Final = "rule:lockup"  # transfer before the end of the lock-up
+RULE_VOLUME_LIMIT: Final = "rule:volume_limit"  # sender's volume in the rolling window above max
+RULE_SUPPLY_CAP: Final = "rule:supply_cap"  # mint beyond the rule's cap
+RULE_SHARIAH: Final = "rule:shariah"  # a shariah_only holder receiving an uncertified instrument
+RULE_RETAIL_LIMIT: Final = "rule:retail_limit"  # retail investment above a rolling limit
+RULE_CONDITIONAL: Final = "rule:conditional_transfer"  # transfer without an agent's approval
+RULE_TRAVEL: Final = "rule:travel_rule"  # at or above the threshold without travel data
+
+TRAVEL_INCOMPLETE: Final = "travel_incomplete"  # travel data lacks a required reader's copy
+
+# --- claims, rules and issuer powers (after the sender checks, in each kind's order) ---------
+UNTRUSTED_ISSUER: Final = "untrusted_issuer"  # the issuer is not trusted for the claim topic
+UNKNOWN_CLAIM: Final = "unknown_claim"  # no claim by the sender on that party and topic
+BAD_CREDENTIAL: Final = "bad_credential"  # a verifiable credential's signature or terms fail
+BAD_TIME: Final = "bad_time"  # an expiry or validity time already past, or beyond its bound
+RULES_LOCKED: Final = "rules_locked"  # rules set by the issuer only before the first mint
+NEEDS_TRACKING: Final = "needs_tracking"  # a holding rule on an instrument minted before rules
+NO_CHANGE: Final = "no_change"  # the action would change nothing (already paused, trusted ...)
+
+# --- governance: propose, approve, veto -------------------------------------------------
+UNKNOWN_PROPOSAL: Final = "unknown_proposal"
+PROPOSAL_CLOSED: Final = "proposal_closed"  # executed, vetoed or reversed already
+PROPOSAL_EXPIRED: Final = "proposal_expired"  # block time at or past the proposal's expiry
+ALREADY_APPROVED: Final = "already_approved"  # this agency approved the proposal already
+NOT_REVERSIBLE: Final = "not_reversible"  # the referenced proposal is not of the right action
+NOT_ACTIVE: Final = "not_active"  # the freeze or suspension to lift is no longer in force

@@ -18,7 +18,10 @@ from rantai.core import codes, limits
 from rantai.core.errors import Malformed
 
 __all__ = [
+    "ACCOUNT_ID_PATTERN",
     "DEFAULT_ACCOUNT",
+    "INSTRUMENT_CODE_PATTERN",
+    "PARTY_ID_PATTERN",
     "account_id",
     "account_owner",
     "check_account_id",
@@ -30,9 +33,17 @@ __all__ = [
 
 DEFAULT_ACCOUNT: Final = "main"
 
-_PARTY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
-_INSTRUMENT_CODE = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,31}")
+_PARTY = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+_NAME = r"[a-z0-9][a-z0-9._-]{0,31}"
+_CODE = r"[A-Z0-9][A-Z0-9._-]{0,31}"
+_PARTY_ID = re.compile(_PARTY)
+_ACCOUNT_NAME = re.compile(_NAME)
+_INSTRUMENT_CODE = re.compile(_CODE)
+
+# The same forms, anchored, for schemas (OpenAPI, JSON Schema) and other languages.
+PARTY_ID_PATTERN: Final = f"^{_PARTY}$"
+ACCOUNT_ID_PATTERN: Final = f"^{_PARTY}:{_NAME}$"
+INSTRUMENT_CODE_PATTERN: Final = f"^{_CODE}$"
 
 
 def account_id(party: str, name: str = DEFAULT_ACCOUNT) -> str:

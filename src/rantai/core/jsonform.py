@@ -1,7 +1,8 @@
 """The JSON form of records, for people and for the CLI and HTTP API: never hashed or signed.
 
-Records become objects with their field names (a transaction body gains ``"kind"``), byte
-strings become lowercase hex. ``body_from_json`` turns that form back into a transaction body,
+Records become objects with their field names (a transaction body, and a member of a tagged
+union such as a rule or a governance action, gains ``"kind"``), byte strings become
+lowercase hex. ``body_from_json`` turns that form back into a transaction body,
 so a client can say ``{"kind": "transfer", "source": ...}`` and get the canonical record.
 """
 
@@ -63,6 +64,8 @@ def _as_arrays(value: Any, info: msgspec.inspect.Type) -> Any:
             raise msgspec.ValidationError(f"unknown fields: {', '.join(sorted(unknown))}")
         head = [info.tag] if info.tag is not None else []
         return head + [_as_arrays(value.get(f.name), f.type) for f in info.fields]
+    if isinstance(info, msgspec.inspect.UnionType):
+        return _union_as_arrays(value, info)
     if isinstance(info, msgspec.inspect.VarTupleType | msgspec.inspect.ListType):
         if not isinstance(value, list):
             raise msgspec.ValidationError("expected a list")
@@ -72,4 +75,19 @@ def _as_arrays(value: Any, info: msgspec.inspect.Type) -> Any:
             return bytes.fromhex(value)
         except ValueError:
             raise msgspec.ValidationError(f"not hex: {value[:80]!r}") from None
+    return value
+
+
+def _union_as_arrays(value: Any, info: msgspec.inspect.UnionType) -> Any:
+    """A member of ``X | None`` or of a tagged union of records, chosen by ``"kind"``."""
+    if value is None and any(isinstance(t, msgspec.inspect.NoneType) for t in info.types):
+        return None
+    records = [t for t in info.types if isinstance(t, msgspec.inspect.StructType)]
+    if len(records) == 1 and records[0].tag is None:
+        return _as_arrays(value, records[0])
+    if isinstance(value, dict):
+        for record in records:
+            if record.tag is not None and record.tag == value.get("kind"):
+                return _as_arrays(value, record)
+        raise msgspec.ValidationError(f"unknown kind {str(value.get('kind'))[:40]!r}")
     return value

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import rantai.core.kinds  # noqa: F401 -- registers every kind and state namespace before a load
 from rantai.core import codes, limits
 from rantai.core.block import Header, Receipt, header_hash, receipts_root, txs_root
 from rantai.core.encoding import decode, encode

@@ -27,3 +27,28 @@ GENESIS_PARTIES_MAX: Final = 1_000
 AGENCIES_MAX: Final = 16
 
 BLOCK_TXS_MAX: Final = 10_000
+
+# --- claims, rules, enforcement, governance (the compliance issue) --------------------------
+DAY_MS: Final = 86_400_000  # rolling windows count whole UTC days of block time
+
+CLAIM_TOPIC_CHARS_MAX: Final = 32
+CLAIM_VALUE_CHARS_MAX: Final = 64
+TRUSTED_ISSUERS_MAX: Final = 16  # per claim topic, and per topic in an instrument's terms
+TERMS_TOPICS_MAX: Final = 16
+
+RULES_MAX: Final = 16  # rules per instrument
+RULE_ITEMS_MAX: Final = 64  # topics, categories or countries in one rule
+WINDOW_DAYS_MAX: Final = 366  # the longest rolling window; older day buckets are pruned
+
+FREEZES_PER_PARTY_MAX: Final = 32  # freezes in force on one party and its accounts
+AGENTS_MAX: Final = 16  # agents per issuer
+TRANSFER_APPROVALS_MAX: Final = 1_000  # pending approvals of one conditional transfer
+
+PROPOSAL_TTL_MS_MAX: Final = 90 * DAY_MS  # a proposal expires at most this long after it
+NOTE_CHARS_MAX: Final = 500  # free text on proposals, approvals and vetoes
+
+TRAVEL_READERS_MAX: Final = AGENCIES_MAX + 8
+TRAVEL_CIPHERTEXT_BYTES_MAX: Final = 4 * 1024
+
+CREDENTIAL_CHARS_MAX: Final = 8 * 1024  # a W3C VC as a compact JWS
+CREDENTIAL_CLAIMS_MAX: Final = 8  # topics in one credential

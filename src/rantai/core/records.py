@@ -10,7 +10,19 @@
 | ``inst/<instrument>`` | ``Instrument`` |
 | ``bal/<account>/<instrument>`` | int, balance in minor units (absent: 0; zero is never stored) |
 
-Later modules add namespaces of their own through ``register_namespace``.
+Later modules add namespaces of their own through ``register_namespace``, each listed in
+its module's docstring:
+
+| namespaces | module |
+|---|---|
+| ``trust``, ``claim`` | ``rantai.core.claims`` |
+| ``policy``, ``preapproval`` | ``rantai.core.rules`` |
+| ``holding``, ``holders`` | ``rantai.core.holdings`` |
+| ``vol``, ``retail`` | ``rantai.core.windows`` |
+| ``ctl``, ``breaker`` | ``rantai.core.controls`` |
+| ``agents`` | ``rantai.core.agents`` |
+| ``govconf`` | ``rantai.core.governance`` |
+| ``proposal`` | ``rantai.core.actions`` |
 """
 
 from __future__ import annotations

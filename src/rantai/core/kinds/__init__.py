@@ -4,6 +4,14 @@ To add a kind: write a ``TxBody`` subclass with its tag in a module here and imp
 module below. Nothing else changes.
 """
 
-from rantai.core.kinds import genesis, instruments, parties, transfers
+from rantai.core.kinds import (
+    claims,
+    genesis,
+    governance,
+    instruments,
+    parties,
+    policies,
+    transfers,
+)
 
-__all__ = ["genesis", "instruments", "parties", "transfers"]
+__all__ = ["claims", "genesis", "governance", "instruments", "parties", "policies", "transfers"]

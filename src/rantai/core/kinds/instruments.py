@@ -1,7 +1,9 @@
 """Instruments: creation, minting (issuance) and burning (redemption).
 
 An instrument's ``supply`` is kept equal to the sum of its balances: every mint credits one
-balance and raises supply by the same amount; every burn does the reverse.
+balance and raises supply by the same amount; every burn does the reverse. A mint is a
+movement into an account and a burn one out of it: both pass the compliance checks
+(``rantai.core.compliance``) as a transfer does.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from rantai.core.access import (
     has_role,
     require_account,
     require_instrument,
+    require_issuer_or_agent,
     require_owned_account,
     require_party,
 )
+from rantai.core.compliance import check_movement, record_movement
 from rantai.core.errors import Malformed, Rejection
 from rantai.core.ids import check_account_id, check_amount, check_instrument_code, check_text
 from rantai.core.records import INSTRUMENT_KINDS, Instrument, instrument_key
+from rantai.core.rules import Move
 from rantai.core.tx import TxBody, TxContext
 
 __all__ = ["Burn", "CreateInstrument", "Mint"]
@@ -66,7 +71,11 @@ class CreateInstrument(TxBody, frozen=True, tag="create_instrument"):
 
 
 class Mint(TxBody, frozen=True, tag="mint"):
-    """Issue ``amount`` new units into ``to``. Sender: the instrument's issuer."""
+    """Issue ``amount`` new units into ``to``. Sender: the issuer or one of its agents.
+
+    Rejects, in order: unknown_instrument, not_authorized, unknown_account,
+    supply_cap_exceeded, the compliance checks, balance_overflow.
+    """
 
     instrument: str
     to: str
@@ -80,20 +89,24 @@ class Mint(TxBody, frozen=True, tag="mint"):
         check_text(self.reference, "reference", limits.REFERENCE_CHARS_MAX, empty_ok=True)
 
     def apply(self, ctx: TxContext) -> None:
-        instrument = require_instrument(ctx.view, self.instrument)
-        if instrument.issuer != ctx.sender:
-            raise Rejection(codes.NOT_AUTHORIZED, "only the issuer mints")
-        require_account(ctx.view, self.to)
+        instrument = require_issuer_or_agent(ctx.view, self.instrument, ctx.sender)
+        account = require_account(ctx.view, self.to)
         if instrument.supply + self.amount > instrument.supply_cap:
             raise Rejection(
                 codes.SUPPLY_CAP_EXCEEDED,
                 f"supply {instrument.supply} + {self.amount} > cap {instrument.supply_cap}",
             )
-        credit(ctx.view, self.to, self.instrument, self.amount)
+        move = Move(
+            "mint", instrument, "", "", account.id, account.owner, self.amount, ctx.timestamp_ms
+        )
+        policy = check_movement(ctx.view, move)
+        tracked = policy is not None and policy.tracked
+        credit(ctx.view, self.to, self.instrument, self.amount, tracked=tracked)
         ctx.view.put(
             instrument_key(self.instrument),
             replace(instrument, supply=instrument.supply + self.amount),
         )
+        record_movement(ctx.view, move, policy)
         ctx.emit(
             "mint",
             instrument=self.instrument,
@@ -104,7 +117,11 @@ class Mint(TxBody, frozen=True, tag="mint"):
 
 
 class Burn(TxBody, frozen=True, tag="burn"):
-    """Destroy ``amount`` units held in ``account``. Sender: the account's owner."""
+    """Destroy ``amount`` units held in ``account``. Sender: the account's owner.
+
+    Rejects, in order: unknown_instrument, unknown_account, not_authorized, the compliance
+    checks (whose last is insufficient_balance).
+    """
 
     instrument: str
     account: str
@@ -119,12 +136,23 @@ class Burn(TxBody, frozen=True, tag="burn"):
 
     def apply(self, ctx: TxContext) -> None:
         instrument = require_instrument(ctx.view, self.instrument)
-        require_owned_account(ctx.view, self.account, ctx.sender)
-        debit(ctx.view, self.account, self.instrument, self.amount)
+        account = require_owned_account(ctx.view, self.account, ctx.sender)
+        move = Move(
+            "burn", instrument, account.id, account.owner, "", "", self.amount, ctx.timestamp_ms
+        )
+        policy = check_movement(ctx.view, move)
+        debit(
+            ctx.view,
+            self.account,
+            self.instrument,
+            self.amount,
+            tracked=policy is not None and policy.tracked,
+        )
         ctx.view.put(
             instrument_key(self.instrument),
             replace(instrument, supply=instrument.supply - self.amount),
         )
+        record_movement(ctx.view, move, policy)
         ctx.emit(
             "burn",
             instrument=self.instrument,
