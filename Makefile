@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 DATA ?= data
+PORT ?= 8000
 
 .PHONY: setup run test check lint typecheck imports clean
 
@@ -18,10 +19,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-## run: a local chain in $(DATA)/ with the demo scenario, then an independent audit of it
+## run: the node and its API on http://127.0.0.1:8000, seeded with the demo chain in $(DATA)/
+## on first run (audited before serving); Ctrl-C stops it cleanly
 run: setup
-	$(BIN)/rantai demo --data $(DATA)
+	test -f $(DATA)/chain.json || $(BIN)/rantai demo --data $(DATA)
 	$(BIN)/rantai verify --data $(DATA)
+	$(BIN)/rantai up --data $(DATA) --port $(PORT)
 
 ## check: lint, format, strict types, the import contract that keeps the core pure
 check: setup lint typecheck imports

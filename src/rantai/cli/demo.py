@@ -1,10 +1,15 @@
 """The demo scenario: a small national market built only from signed transactions.
 
-Three agencies, an operator and a registrar come from genesis; then, each step a signed
-transaction through the node's normal path: two banks licensed as cash issuers with ringgit
-deposit tokens, an issuer with a government sukuk and a corporate bond, investors onboarded,
-primary issuance, cash funding, and a history of secondary transfers. Every step's receipt is
-checked; a step that does not do what it should fails the demo.
+Three agencies, an operator and a registrar come from genesis; then, each step signed
+transactions submitted through the SDK to the node's HTTP API, the normal path: two banks
+licensed as cash issuers with ringgit deposit tokens, an issuer with a government sukuk and a
+corporate bond, investors onboarded, primary issuance, cash funding, and a history of
+secondary transfers. Every step's receipts are checked; a step that does not do what it should
+fails the demo.
+
+``run_demo(url, keys_dir)`` plays it against any node whose genesis keys are in ``keys_dir``;
+``run_embedded_demo(data)`` creates a chain in ``data``, serves it on a free loopback port for
+the duration, and plays the demo against that.
 """
 
 from __future__ import annotations
@@ -14,21 +19,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rantai import sdk
 from rantai.core import codes
 from rantai.core.ids import account_id
 from rantai.core.kinds.instruments import CreateInstrument, Mint
 from rantai.core.kinds.parties import GrantRole, RegisterParty
 from rantai.core.kinds.transfers import Transfer
-from rantai.core.records import nonce_key
 from rantai.core.tx import TxBody, build_envelope
 from rantai.crypto.hashing import sha256
 from rantai.crypto.keys import SigningKey
 from rantai.node.datadir import ChainFiles, init_chain, load_key, save_key
-from rantai.node.node import Node
 
-__all__ = ["DemoReport", "run_demo"]
+__all__ = ["DemoReport", "run_demo", "run_embedded_demo"]
 
 SEED = 20261127  # the demo is the same every time
+WAIT_S = 60  # the API's longest wait
+READER = "SC"  # the agency whose signed reads the demo uses (nonces, securities registers)
+CASH_READER = "BNM"  # the agency whose scope covers cash
 
 
 @dataclass(slots=True)
@@ -44,51 +51,88 @@ class DemoReport:
 
 
 class _Driver:
-    def __init__(self, node: Node, files: ChainFiles) -> None:
-        self.node = node
-        self.files = files
-        chain = node.ledger.chain
-        assert chain is not None  # init_chain made genesis
-        self.chain_id = chain.chain_id
+    """Signs as any demo party and submits through one SDK client."""
+
+    def __init__(
+        self, client: sdk.Client, cash_reader: sdk.Client, keys_dir: Path, chain_id: str
+    ) -> None:
+        self.client = client
+        self.cash_reader = cash_reader
+        self.files = ChainFiles(keys_dir.parent)
+        self.chain_id = chain_id
         self.keys: dict[str, SigningKey] = {}
+        self.nonces: dict[str, int] = {}
 
     def key(self, party: str) -> SigningKey:
         if party not in self.keys:
             path = self.files.key(party)
             if path.exists():
                 self.keys[party] = load_key(path).key
-            else:
+            else:  # a demo party: the same key every run, kept beside the genesis keys
                 self.keys[party] = SigningKey(sha256(f"rantai-demo/{party}".encode()))
                 save_key(path, party, self.keys[party])
         return self.keys[party]
 
+    def next_nonce(self, party: str) -> int:
+        if party not in self.nonces:
+            self.nonces[party] = self.client.nonce(party)
+        nonce = self.nonces[party]
+        self.nonces[party] = nonce + 1
+        return nonce
+
+    def register(self, instrument: str, cash: bool = False) -> dict[str, int]:
+        """The instrument's holders and amounts, read as an agency whose scope covers it."""
+        reader = self.cash_reader if cash else self.client
+        return {h.account: h.amount for h in reader.holders(instrument)}
+
     def send(self, items: Sequence[tuple[str, TxBody]], expect: str = codes.OK) -> tuple[int, int]:
-        nonces: dict[str, int] = {}
-        raws = []
-        for sender, body in items:
-            nonce = nonces.get(sender, self.node.ledger.values.get(nonce_key(sender), 0))
-            nonces[sender] = nonce + 1
-            raws.append(build_envelope(self.chain_id, sender, nonce, self.key(sender), body))
-        admitted = self.node.submit(raws)
-        failures = sum(1 for a in admitted if a.code != codes.OK)
-        while self.node.pending_count:
-            self.node.produce_block()
-        ids = [a.tx_id for a in admitted if a.tx_id is not None and a.code == codes.OK]
-        receipts = self.node.wait(ids, timeout_s=30)
-        failures += sum(1 for i in ids if i not in receipts or receipts[i][1].code != expect)
+        raws = [
+            build_envelope(self.chain_id, sender, self.next_nonce(sender), self.key(sender), body)
+            for sender, body in items
+        ]
+        results = self.client.submit_envelopes(raws, wait=True, timeout_s=WAIT_S)
+        failures = sum(1 for r in results if r.receipt is None or r.receipt.code != expect)
         return len(items), failures
 
 
 def run_demo(
+    url: str,
+    keys_dir: Path,
+    investors: int = 500,
+    trades: int = 2_000,
+    progress: Callable[[str], None] | None = None,
+) -> DemoReport:
+    """Play the scenario against the node at ``url``; genesis keys are read from ``keys_dir``."""
+    reader = load_key(keys_dir / f"{READER}.key")
+    cash = load_key(keys_dir / f"{CASH_READER}.key")
+    with (
+        sdk.Client(url, party=reader.party, key=reader.key, timeout_s=WAIT_S) as client,
+        sdk.Client(url, party=cash.party, key=cash.key, timeout_s=WAIT_S) as cash_reader,
+    ):
+        chain_id = client.chain().config.chain_id
+        if client.nonce("registrar") != 0:
+            raise ValueError("the chain is not new: the demo plays on a chain fresh from genesis")
+        driver = _Driver(client, cash_reader, keys_dir, chain_id)
+        report = _play(driver, investors, trades, progress)
+        head = client.header()
+        report.head_height = head.height if head else 0
+    return report
+
+
+def run_embedded_demo(
     data: Path,
     investors: int = 500,
     trades: int = 2_000,
     progress: Callable[[str], None] | None = None,
 ) -> DemoReport:
-    """Create a chain in ``data`` and play the scenario on it."""
+    """Create a chain in ``data``, serve it on loopback while the demo plays, stop."""
+    from rantai.cli.serve import serving_in_background  # noqa: PLC0415 -- heavy API imports
+
     node = init_chain(data, "rantai-demo")
     try:
-        return _play(_Driver(node, ChainFiles(data)), investors, trades, progress)
+        node.start()
+        with serving_in_background(node) as url:
+            return run_demo(url, ChainFiles(data).keys, investors, trades, progress)
     finally:
         node.stop()
         node.store.close()
@@ -207,8 +251,6 @@ def _play(
         ],
         expect=codes.INSUFFICIENT_BALANCE,
     )
-    head = d.node.ledger.head
-    report.head_height = head.height if head else 0
     return report
 
 
@@ -221,9 +263,10 @@ def _trades(
 ) -> list[tuple[str, TxBody]]:
     """Sukuk sold at par: units one way, the same minor units of the buyer's deposit token
     back. Two transfers each until settlement (DvP) lands."""
-    values = d.node.ledger.values
-    units = {n: values.get(f"bal/{account_id(n)}/GII-2035", 0) for n in names}
-    cash = {n: values.get(f"bal/{account_id(n)}/{bank_of[n][1]}", 0) for n in names}
+    sukuk = d.register("GII-2035")
+    deposits = {**d.register("MYR.MAYBANK", cash=True), **d.register("MYR.CIMB", cash=True)}
+    units = {n: sukuk.get(account_id(n), 0) for n in names}
+    cash = {n: deposits.get(account_id(n), 0) for n in names}
     items: list[tuple[str, TxBody]] = []
     for _ in range(count):
         seller, buyer = rng.sample(names, 2)

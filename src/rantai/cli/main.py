@@ -21,7 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rantai.cli.demo import run_demo
+from rantai import sdk
+from rantai.cli.demo import run_demo, run_embedded_demo
 from rantai.cli.serve import up
 from rantai.core import codes
 from rantai.core.block import Receipt
@@ -404,22 +405,34 @@ def _hex(text: str, what: str) -> bytes:
 
 @app.command()
 def demo(
-    data: DataOpt,
+    data: Annotated[Path | None, typer.Option("--data", "-d", help="New chain here.")] = None,
+    url: Annotated[str | None, typer.Option(help="A running node's API instead.")] = None,
+    keys: Annotated[
+        Path | None, typer.Option(help="With --url: the directory of the genesis key files.")
+    ] = None,
     investors: Annotated[int, typer.Option(min=2, max=100_000)] = 500,
     trades: Annotated[int, typer.Option(min=0, max=1_000_000)] = 2_000,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a demo chain in DIR through signed transactions, and report each step."""
-    if (data / "chain.json").exists():
-        console.print(f"{data} holds a chain already; showing it (remove {data} for a new demo)")
-        show_block(data, "head", as_json)
-        return
-    with console.status("building the demo chain") as status:
-        report = run_demo(data, investors, trades, progress=status.update)
+    """Play the demo scenario through the SDK: in a new chain in DIR (served on loopback while
+    it plays, and left there to explore and verify), or against a running node at URL."""
+    if (data is None) == (url is None) or (url is not None and keys is None):
+        raise _fail("give --data DIR, or --url URL with --keys DIR", EXIT_USAGE)
+    if data is not None and (data / "chain.json").exists():
+        raise _fail(f"{data} holds a chain already; the demo needs a new one", EXIT_USAGE)
+    with console.status("playing the demo") as status:
+        try:
+            if data is not None:
+                report = run_embedded_demo(data, investors, trades, progress=status.update)
+            else:
+                assert url is not None and keys is not None  # checked above, for mypy
+                report = run_demo(url, keys, investors, trades, progress=status.update)
+        except (ValueError, sdk.RantaiError) as exc:
+            raise _fail(f"demo: {exc}", EXIT_REJECTED) from None
     if as_json:
         _print_json({"ok": report.ok, "head_height": report.head_height, "steps": report.steps})
     else:
-        table = Table(title=f"demo chain in {data}: head at height {report.head_height}")
+        table = Table(title=f"demo chain: head at height {report.head_height}")
         for column in ("step", "transactions", "not as expected"):
             table.add_column(column)
         for name, sent, failures in report.steps:

@@ -28,13 +28,14 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from rantai.cli.demo import run_demo
+from rantai.cli.demo import run_embedded_demo
 from rantai.node.datadir import ChainFiles, init_chain, open_node
 from rantai.node.node import Node, NodeConfig
 
-__all__ = ["up"]
+__all__ = ["serving_in_background", "up"]
 
 GRACEFUL_S: Final = 5
+STARTUP_S: Final = 30
 EXIT_USAGE: Final = 2  # as in rantai.cli.main
 
 console = Console(stderr=True)
@@ -83,7 +84,9 @@ def _seed_demo(data: Path) -> None:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("genesis", total=None)
-        report = run_demo(data, progress=lambda step: progress.update(task, description=step))
+        report = run_embedded_demo(
+            data, progress=lambda step: progress.update(task, description=step)
+        )
         progress.update(task, description=f"demo chain ready at height {report.head_height}")
     if not report.ok:
         failed = [name for name, _, failures in report.steps if failures]
@@ -146,3 +149,36 @@ def _signals_kept() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def serving_in_background(node: Node, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``node``'s API from a background thread on a free port; yield its base URL.
+
+    For the embedded demo and tests: no signal handling, quiet logs, stopped on exit.
+    """
+    import socket  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    from rantai.api import create_app  # noqa: PLC0415
+
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(node), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="rantai-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the API did not start on {host}:{port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(GRACEFUL_S + 5)
