@@ -127,6 +127,7 @@ def signed_headers(
     nonce: bytes | None = None,
     chain_id: str = CHAIN_ID,
     timestamp_ms: int | None = None,
+    body: bytes = b"",
 ) -> dict[str, str]:
     """The ``Rantai-*`` headers for reading ``target`` (path and query) as ``party``."""
     url = httpx.URL(BASE_URL + target)
@@ -135,7 +136,7 @@ def signed_headers(
     key = key or key_of(party)
     nonce = nonce or os.urandom(16)
     stamp = now_ms if timestamp_ms is None else timestamp_ms
-    message = read_signing_bytes(chain_id, method, path, query, b"", stamp, nonce, party)
+    message = read_signing_bytes(chain_id, method, path, query, body, stamp, nonce, party)
     return {
         "Rantai-Party": party,
         "Rantai-Key": key.public_key.hex(),

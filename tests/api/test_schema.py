@@ -71,6 +71,11 @@ OPERATIONS = [
     ("GET", "/v1/transactions/{tx_id}"),
     ("GET", "/v1/blocks/{height}"),
     ("GET", "/v1/access-log"),
+    # Dry runs: signed over their body, which these generated cases cannot sign; they check
+    # that unsigned and malformed requests get documented 4xx answers (tests/api/test_dryrun.py
+    # covers the signed ones).
+    ("POST", "/v1/explain"),
+    ("POST", "/v1/instruments/{code}/what-if"),
 ]
 NO_INPUT = {"/health", "/metrics", "/v1/chain"}  # nothing to make invalid: positive only
 # "known": positive cases with the path naming things that exist, so that 200 bodies of

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from rantai.api.access import AccessLogMiddleware
 from rantai.api.auth import NONCES_MAX, NonceCache, ReadAuthenticator
 from rantai.api.context import ApiContext
+from rantai.api.dryrun import router as dryrun_router
 from rantai.api.errors import JsonResponse, install_handlers
 from rantai.api.feed import STREAMS_MAX, WAITING_TXS_MAX, BlockFeed
 from rantai.api.metrics import Metrics
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(public_routes(ctx))
     app.include_router(submit_routes(ctx))
     app.include_router(signed_router)
+    app.include_router(dryrun_router)
     app.state.rantai = ctx
     _document_errors_as_served(app)
     return app

@@ -121,8 +121,12 @@ class ReadAuthenticator:
         self.clock_ms = clock_ms
         self.nonces = nonces
 
-    def authenticate(self, method: str, path: str, query: str, headers: SignedHeaders) -> Who:
-        """The reader of a request, or ``ApiError`` with the first check that fails."""
+    def authenticate(
+        self, method: str, path: str, query: str, headers: SignedHeaders, body: bytes = b""
+    ) -> Who:
+        """The reader of a request, or ``ApiError`` with the first check that fails.
+
+        ``body`` is the request body as received (empty for GET): its digest is signed."""
         chain = self.node.ledger.chain
         if chain is None:
             raise ApiError(NO_GENESIS, "the chain has no genesis yet")
@@ -141,7 +145,7 @@ class ReadAuthenticator:
             # One message for both: do not tell a stranger which party ids exist.
             raise ApiError(UNAUTHENTICATED, "unknown party, or not one of its current keys")
         message = read_signing_bytes(
-            chain.chain_id, method, path, query, b"", timestamp_ms, nonce, party_id
+            chain.chain_id, method, path, query, body, timestamp_ms, nonce, party_id
         )
         if not verify(key, message, signature):
             raise ApiError(UNAUTHENTICATED, "signature does not verify")

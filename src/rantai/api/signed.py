@@ -100,7 +100,9 @@ async def authenticate(
     On the event loop: no I/O, and one Ed25519 verification (~70 us) costs less than a hop
     through the thread pool (measured: each hop about doubled a signed read's latency)."""
     path, query = request_target(request.scope)
-    who = ctx.auth.authenticate(request.method, path, query, headers)
+    # A signed POST (a dry run) covers its body; Starlette keeps it for the route to parse.
+    body = b"" if request.method == "GET" else await request.body()
+    who = ctx.auth.authenticate(request.method, path, query, headers, body)
     if who.agency:
         mark_agency(request.scope, who.party)
     return who
@@ -114,12 +116,14 @@ def _doc(model: type, *statuses: int) -> dict[int | str, dict[str, Any]]:
     return {200: {"model": model}, **error_responses(400, 401, *statuses, 503)}
 
 
-def _require(allowed: bool) -> None:
+def require(allowed: bool) -> None:
+    """Refuse with 403 unless ``allowed``."""
     if not allowed:
         raise ApiError(FORBIDDEN, FORBIDDEN_MESSAGE)
 
 
-def _instrument(ctx: ApiContext, code: str) -> Instrument:
+def instrument_or_404(ctx: ApiContext, code: str) -> Instrument:
+    """The instrument ``code``, or 404."""
     record: Instrument | None = ctx.node.ledger.values.get(instrument_key(code))
     if record is None:
         raise ApiError(NOT_FOUND, f"no instrument {code}")
@@ -134,7 +138,7 @@ def _require_account(ctx: ApiContext, account: str) -> None:
 @router.get("/v1/parties/{party_id}", response_model=None, responses=_doc(PartyInfo, 403, 404))
 async def party(who: SignedReader, ctx: Ctx, party_id: PartyParam) -> Response:
     """A party's record: the party itself, registrars, agencies."""
-    _require(may_read_party(who, party_id))
+    require(may_read_party(who, party_id))
     record = ctx.node.ledger.values.get(party_key(party_id))
     if record is None:
         raise ApiError(NOT_FOUND, f"no party {party_id}")
@@ -147,7 +151,7 @@ async def party(who: SignedReader, ctx: Ctx, party_id: PartyParam) -> Response:
 async def party_nonce(who: SignedReader, ctx: Ctx, party_id: PartyParam) -> Response:
     """The party's next nonce in committed state (what its next transaction must carry):
     the party itself, registrars, agencies. Transactions still pending are not counted."""
-    _require(may_read_party(who, party_id))
+    require(may_read_party(who, party_id))
     values = ctx.node.ledger.values
     if party_key(party_id) not in values:
         raise ApiError(NOT_FOUND, f"no party {party_id}")
@@ -163,7 +167,7 @@ def parties(
     limit: Limit = LIMIT_DEFAULT,
 ) -> Response:
     """Parties in id order: registrars, agencies."""
-    _require(may_list_parties(who))
+    require(may_list_parties(who))
     page = ctx.reader.parties(after, limit)
     return JsonResponse({"items": to_json(page.items), "next": page.next, "height": page.height})
 
@@ -182,7 +186,7 @@ def positions(
 ) -> Response:
     """An account's balances: all for the owner; those of its scope for an agency, of its
     own instruments for an issuer (the others are left out)."""
-    _require(may_list_positions(who, account))
+    require(may_list_positions(who, account))
     _require_account(ctx, account)
     values = ctx.node.ledger.values
 
@@ -210,10 +214,10 @@ def balance(
     height: PastHeight = None,
 ) -> Response:
     """A balance at the head or a past height, with its state proof and header."""
-    record = _instrument(ctx, instrument)
+    record = instrument_or_404(ctx, instrument)
     if height is not None:
         resolve_height(ctx, str(height))
-    _require(may_read_balance(who, account, record))
+    require(may_read_balance(who, account, record))
     _require_account(ctx, account)
     answer = ctx.reader.state(balance_key(account, instrument), height)
     if answer is None:
@@ -245,10 +249,10 @@ def holders(
     height: PastHeight = None,
 ) -> Response:
     """Holders of an instrument in account order, at the head or a past height."""
-    record = _instrument(ctx, code)
+    record = instrument_or_404(ctx, code)
     if height is not None:
         resolve_height(ctx, str(height))
-    _require(may_read_holders(who, record))
+    require(may_read_holders(who, record))
     page = ctx.reader.holders(code, after, limit, height)
     if page is None:
         raise ApiError(NOT_FOUND, f"no block at height {height}")
@@ -265,8 +269,8 @@ def holders(
 )
 def stats(who: SignedReader, ctx: Ctx, code: CodeParam) -> Response:
     """Supply and holder count: every agency (the ministry's aggregate view)."""
-    record = _instrument(ctx, code)
-    _require(may_read_stats(who))
+    record = instrument_or_404(ctx, code)
+    require(may_read_stats(who))
     count, height = ctx.reader.holder_count(code)
     return JsonResponse(
         {
@@ -291,7 +295,7 @@ def transaction(
     receipt = decode(answer.receipt, Receipt)
     values = ctx.node.ledger.values
     subjects = tx_subjects(envelope.sender, body, receipt, lambda c: values.get(instrument_key(c)))
-    _require(may_read_tx(who, subjects))
+    require(may_read_tx(who, subjects))
     return JsonResponse(
         {
             "tx_id": answer.tx_id.hex(),
@@ -312,7 +316,7 @@ def transaction(
 @router.get("/v1/blocks/{height}", response_model=None, responses=_doc(BlockInfo, 403, 404))
 def block(who: SignedReader, ctx: Ctx, height: HeightParam) -> Response:
     """A block's header, certificate, transaction ids and receipt codes."""
-    _require(may_read_block(who))
+    require(may_read_block(who))
     wanted = resolve_height(ctx, height)
     record = ctx.node.store.get_block(wanted)
     if record is None:
@@ -340,7 +344,7 @@ def access_log(
 ) -> Response:
     """The hash-chained log of agency reads, entries after seq ``after``; each item carries
     the previous entry's hash, so a page can be checked on its own."""
-    _require(may_read_access_log(who))
+    require(may_read_access_log(who))
     ctx.access_log.flush()  # an agency sees every read recorded so far
     rows = list(ctx.node.store.iter_access_log(max(after - 1, 0), limit + 2))
     prev_hash = ZERO_DIGEST

@@ -67,8 +67,8 @@ from rantai.core.governance import (
     proposal_key,
 )
 from rantai.core.ids import check_account_id, check_amount, check_instrument_code, check_party_id
-from rantai.core.kinds.genesis import ACTION_CLASSES
 from rantai.core.records import (
+    ACTION_CLASSES,
     INSTRUMENT_KINDS,
     ROLES,
     Party,

@@ -35,6 +35,7 @@ from rantai.core.state import register_namespace
 
 __all__ = [
     "ACCOUNT_KINDS",
+    "ACTION_CLASSES",
     "INSTRUMENT_KINDS",
     "PARTY_KINDS",
     "ROLES",
@@ -56,6 +57,21 @@ __all__ = [
 PARTY_KINDS: Final = ("person", "organisation", "agency")
 ACCOUNT_KINDS: Final = ("own", "omnibus", "segregated")
 INSTRUMENT_KINDS: Final = ("cash", "bond", "sukuk", "fund", "equity", "other")
+
+# Governance action classes and their default approvals; the governance issue uses them.
+ACTION_CLASSES: Final = (
+    "freeze",
+    "unfreeze",
+    "forced_transfer",
+    "key_recovery",
+    "instrument_suspension",
+    "rule_change",
+    "claim_issuers",
+    "reserve",
+    "roles",
+    "governance",
+)
+
 
 ROLES: Final = (
     "agency",

@@ -14,6 +14,7 @@ from rantai.core import codes, limits
 from rantai.core.errors import Malformed, Rejection
 from rantai.core.ids import account_id, check_party_id, check_text
 from rantai.core.records import (
+    ACTION_CLASSES,
     CHAIN_KEY,
     INSTRUMENT_KINDS,
     PARTY_KINDS,
@@ -31,19 +32,6 @@ from rantai.core.tx import TxBody, TxContext
 
 __all__ = ["ACTION_CLASSES", "Genesis", "GenesisAgency", "GenesisParty", "create_party"]
 
-# Governance action classes and their default approvals; the governance issue uses them.
-ACTION_CLASSES: Final = (
-    "freeze",
-    "unfreeze",
-    "forced_transfer",
-    "key_recovery",
-    "instrument_suspension",
-    "rule_change",
-    "claim_issuers",
-    "reserve",
-    "roles",
-    "governance",
-)
 CHAIN_ID_CHARS_MAX: Final = 64
 
 
