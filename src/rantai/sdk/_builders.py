@@ -1,0 +1,391 @@
+"""Builders: one typed function per transaction kind, returning a checked body.
+
+Each builder's parameters are the kind's fields, in order and by the same names
+(docs/encoding.md, "Transaction kinds"), with defaults where one is natural (an empty memo).
+Where a field with a default comes before one without, the later ones are keyword-only
+(``travel_transfer(..., memo="", *, travel)``, ``propose(..., note="", *, expires_ms, ...)``).
+Keys may be given as a ``SigningKey`` or as 32 public-key bytes, and proposal ids as the
+proposing transaction's id (bytes) or its lowercase hex.
+
+Every builder runs the same stateless checks the node runs (field types, then the kind's
+``check_form``) and raises ``InvalidTransaction`` with the node's reason code, so a bad
+transaction fails here, in the caller's frame, and is never signed. A test checks that every
+registered kind has a builder whose parameters match its fields.
+
+The records these kinds carry have builders too: ``terms`` and ``legal_basis`` here, rules in
+``rantai.sdk.rules``, governance actions in ``rantai.sdk.actions``, travel-rule data in
+``_travel`` (``travel_payload``, ``seal_travel``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+from rantai.core.actions import AnyAction
+from rantai.core.governance import LegalBasis
+from rantai.core.kinds.claims import ImportCredential, IssueClaim, RevokeClaim
+from rantai.core.kinds.genesis import Genesis, GenesisAgency, GenesisParty
+from rantai.core.kinds.governance import Approve, Propose, Veto
+from rantai.core.kinds.instruments import Burn, CreateInstrument, Mint
+from rantai.core.kinds.parties import (
+    AddKey,
+    GrantRole,
+    OpenAccount,
+    RegisterParty,
+    RevokeKey,
+    RevokeRole,
+)
+from rantai.core.kinds.policies import (
+    AppointAgent,
+    ApproveTransfer,
+    DismissAgent,
+    IssuerFreeze,
+    IssuerUnfreeze,
+    PauseInstrument,
+    SetRules,
+    UnpauseInstrument,
+)
+from rantai.core.kinds.transfers import BatchTransfer, Movement, Transfer, TravelTransfer
+from rantai.core.records import Threshold
+from rantai.core.rules import DEFAULT_TERMS, AnyRule, Terms, TopicIssuers
+from rantai.core.travel import TravelData
+from rantai.core.tx import TxBody
+from rantai.sdk._checks import PublicKeyLike, check_record, proposal_hex
+from rantai.sdk._checks import public_key_bytes as _public_key
+
+__all__ = [
+    "add_key",
+    "appoint_agent",
+    "approve",
+    "approve_transfer",
+    "batch_transfer",
+    "burn",
+    "check_body",
+    "create_instrument",
+    "dismiss_agent",
+    "genesis",
+    "genesis_agency",
+    "genesis_party",
+    "grant_role",
+    "import_credential",
+    "issue_claim",
+    "issuer_freeze",
+    "issuer_unfreeze",
+    "legal_basis",
+    "mint",
+    "movement",
+    "open_account",
+    "pause_instrument",
+    "propose",
+    "register_party",
+    "revoke_claim",
+    "revoke_key",
+    "revoke_role",
+    "set_rules",
+    "terms",
+    "transfer",
+    "travel_transfer",
+    "unpause_instrument",
+    "veto",
+]
+
+B = TypeVar("B", bound=TxBody)
+
+
+def check_body(body: B) -> B:
+    """Return ``body`` as the node will decode it, after the node's stateless checks.
+
+    Raises InvalidTransaction with ``malformed`` (a field of the wrong type: a float or
+    bool amount, text for bytes) or the kind's own code (``bad_amount``, ``bad_field``,
+    ``too_many_items``).
+    """
+    return check_record(body)
+
+
+# --- parties ---------------------------------------------------------------------------
+
+
+def register_party(
+    id: str,  # the field's name on the wire
+    kind: str,
+    name: str,
+    keys: Iterable[PublicKeyLike],
+    roles: Iterable[str] = (),
+) -> RegisterParty:
+    """Onboard a party (sender: a registrar). ``kind``: ``person`` or ``organisation``."""
+    return check_body(
+        RegisterParty(id, kind, name, tuple(_public_key(k) for k in keys), tuple(roles))
+    )
+
+
+def open_account(name: str, kind: str = "own") -> OpenAccount:
+    """Open the sender's account ``<sender>:<name>``; ``omnibus`` and ``segregated`` are for
+    custodians."""
+    return check_body(OpenAccount(name, kind))
+
+
+def add_key(public_key: PublicKeyLike) -> AddKey:
+    """Add a signing key to the sender's own party."""
+    return check_body(AddKey(_public_key(public_key)))
+
+
+def revoke_key(public_key: PublicKeyLike) -> RevokeKey:
+    """Revoke one of the sender's own keys (never its last)."""
+    return check_body(RevokeKey(_public_key(public_key)))
+
+
+def grant_role(party: str, role: str) -> GrantRole:
+    """Grant ``role`` to ``party`` (sender: a holder of a role that grants it)."""
+    return check_body(GrantRole(party, role))
+
+
+def revoke_role(party: str, role: str) -> RevokeRole:
+    """Revoke ``role`` from ``party`` (sender: a holder of a role that grants it)."""
+    return check_body(RevokeRole(party, role))
+
+
+# --- instruments -------------------------------------------------------------------------
+
+
+def create_instrument(
+    code: str, kind: str, name: str, decimals: int, supply_cap: int
+) -> CreateInstrument:
+    """Create an instrument issued by the sender; ``supply_cap`` in minor units."""
+    return check_body(CreateInstrument(code, kind, name, decimals, supply_cap))
+
+
+def mint(instrument: str, to: str, amount: int, reference: str = "") -> Mint:
+    """Issue ``amount`` minor units into account ``to`` (sender: the issuer)."""
+    return check_body(Mint(instrument, to, amount, reference))
+
+
+def burn(instrument: str, account: str, amount: int, reference: str = "") -> Burn:
+    """Destroy ``amount`` minor units held in the sender's ``account``."""
+    return check_body(Burn(instrument, account, amount, reference))
+
+
+# --- transfers ---------------------------------------------------------------------------
+
+
+def transfer(
+    source: str, destination: str, instrument: str, amount: int, memo: str = ""
+) -> Transfer:
+    """Move ``amount`` minor units from the sender's account ``source`` to ``destination``."""
+    return check_body(Transfer(source, destination, instrument, amount, memo))
+
+
+def movement(
+    source: str, destination: str, instrument: str, amount: int, memo: str = ""
+) -> Movement:
+    """One movement of a ``batch_transfer``; checked when the batch is built."""
+    return Movement(source, destination, instrument, amount, memo)
+
+
+def batch_transfer(movements: Iterable[Movement]) -> BatchTransfer:
+    """Several movements from the sender's accounts, applied all together or not at all."""
+    return check_body(BatchTransfer(tuple(movements)))
+
+
+def travel_transfer(
+    source: str,
+    destination: str,
+    instrument: str,
+    amount: int,
+    memo: str = "",
+    *,
+    travel: TravelData,
+) -> TravelTransfer:
+    """A ``transfer`` carrying travel-rule data (FATF Recommendation 16), for instruments
+    with a ``travel_rule`` rule. ``travel`` comes from ``seal_travel``: sealed to every
+    agency and to the institutions (registrars) of both accounts' owners."""
+    return check_body(TravelTransfer(source, destination, instrument, amount, memo, travel))
+
+
+# --- genesis -----------------------------------------------------------------------------
+
+
+def genesis_party(
+    id: str,  # the field's name on the wire
+    kind: str,
+    name: str,
+    keys: Iterable[PublicKeyLike],
+    roles: Iterable[str] = (),
+) -> GenesisParty:
+    """A party named at genesis; checked when the genesis body is built."""
+    return GenesisParty(id, kind, name, tuple(_public_key(k) for k in keys), tuple(roles))
+
+
+def genesis_agency(party: GenesisParty, scope: Iterable[str]) -> GenesisAgency:
+    """An agency named at genesis and the instrument kinds its supervisory reads cover."""
+    return GenesisAgency(party, tuple(scope))
+
+
+def genesis(
+    chain_id: str,
+    operator: GenesisParty,
+    agencies: Iterable[GenesisAgency],
+    parties: Iterable[GenesisParty],
+    thresholds: Mapping[str, int],
+    executors: Iterable[PublicKeyLike],
+) -> Genesis:
+    """The first transaction of a chain (sender: ``operator``, nonce 0).
+
+    ``thresholds`` maps action classes to the approvals they need; classes left out get the
+    default (a majority of agencies; all of them for ``governance``).
+    """
+    return check_body(
+        Genesis(
+            chain_id,
+            operator,
+            tuple(agencies),
+            tuple(parties),
+            tuple(Threshold(c, n) for c, n in sorted(thresholds.items())),
+            tuple(_public_key(k) for k in executors),
+        )
+    )
+
+
+# --- claims ------------------------------------------------------------------------------
+
+
+def issue_claim(
+    party: str, topic: str, value: str, evidence_hash: bytes, expires_ms: int
+) -> IssueClaim:
+    """Attest ``topic`` = ``value`` about ``party`` until block time ``expires_ms``.
+
+    Sender: a claim issuer trusted for the topic. ``evidence_hash`` is the SHA-256 of the
+    evidence the issuer keeps off the ledger (a KYC file, a screening report). Topics are the
+    standard ones (``kyc`` with a level 1-9, ``investor_category``, ``residency`` with an ISO
+    country code, ``sanctions_screened``, ``shariah_only``) or custom ``x-...`` ones.
+    Issuing again renews the claim, or lifts the sender's own revocation.
+    """
+    return check_body(IssueClaim(party, topic, value, evidence_hash, expires_ms))
+
+
+def revoke_claim(party: str, topic: str) -> RevokeClaim:
+    """Revoke the sender's own claim on ``topic`` about ``party``."""
+    return check_body(RevokeClaim(party, topic))
+
+
+def import_credential(jwt: str) -> ImportCredential:
+    """Import the claims of a W3C Verifiable Credential, a VC-JWT signed with EdDSA by a
+    trusted claim issuer (``rantai.core.credentials``). Sender: anyone, typically the
+    subject; the issuer's signature is what counts."""
+    return check_body(ImportCredential(jwt))
+
+
+# --- an issuer's powers ------------------------------------------------------------------
+
+
+def set_rules(
+    instrument: str, rules: Iterable[AnyRule] = (), terms: Terms = DEFAULT_TERMS
+) -> SetRules:
+    """Set the instrument's rules (``rantai.sdk.rules``), applied in list order, and its
+    ``terms``, before its first mint. Sender: its issuer; later changes go through
+    governance (``actions.change_rules``)."""
+    return check_body(SetRules(instrument, tuple(rules), terms))
+
+
+def pause_instrument(instrument: str) -> PauseInstrument:
+    """Stop transfers of the instrument (mint and burn go on). Sender: its issuer or agent."""
+    return check_body(PauseInstrument(instrument))
+
+
+def unpause_instrument(instrument: str) -> UnpauseInstrument:
+    """Let transfers of a paused instrument resume. Sender: its issuer or agent."""
+    return check_body(UnpauseInstrument(instrument))
+
+
+def appoint_agent(agent: str) -> AppointAgent:
+    """Appoint ``agent`` (a holder of the ``issuer_agent`` role) to act for the sender, an
+    issuer, on all its instruments."""
+    return check_body(AppointAgent(agent))
+
+
+def dismiss_agent(agent: str) -> DismissAgent:
+    """Dismiss one of the sender's agents."""
+    return check_body(DismissAgent(agent))
+
+
+def issuer_freeze(instrument: str, account: str, amount: int = 0) -> IssuerFreeze:
+    """Freeze ``account``'s units of the instrument: ``amount`` of them, or all (0).
+
+    Sender: the issuer or its agent, where the instrument's terms allow issuer freezes
+    (``terms(issuer_freeze=True)``).
+    """
+    return check_body(IssuerFreeze(instrument, account, amount))
+
+
+def issuer_unfreeze(instrument: str, account: str) -> IssuerUnfreeze:
+    """Lift every issuer freeze on ``account`` for the instrument. Sender: issuer or agent."""
+    return check_body(IssuerUnfreeze(instrument, account))
+
+
+def approve_transfer(
+    instrument: str, source: str, destination: str, amount: int
+) -> ApproveTransfer:
+    """Pre-approve exactly one transfer of ``amount`` from ``source`` to ``destination``, for
+    an instrument with a ``conditional_transfer`` rule. Sender: the issuer or its agent."""
+    return check_body(ApproveTransfer(instrument, source, destination, amount))
+
+
+# --- governance --------------------------------------------------------------------------
+
+
+def propose(
+    action: AnyAction,
+    basis: LegalBasis,
+    note: str = "",
+    *,
+    expires_ms: int,
+    valid_until_ms: int = 0,
+) -> Propose:
+    """Propose a governance ``action`` (``rantai.sdk.actions``) on a legal ``basis``
+    (``legal_basis``). Sender: an agency; its proposal counts as its approval.
+
+    Approvals are taken until block time ``expires_ms`` (within the node's longest TTL).
+    ``valid_until_ms`` (0: none) makes a time-limited action (a freeze, a suspension, a
+    market halt) lapse at that block time; other actions refuse it (``bad_field``). The
+    proposal's id is this transaction's id.
+    """
+    return check_body(Propose(action, basis, note, expires_ms, valid_until_ms))
+
+
+def approve(proposal: str | bytes, note: str = "") -> Approve:
+    """Approve an open proposal, by its id (the proposing tx id, as bytes or lowercase
+    hex). Sender: an agency; the approval that meets the threshold executes the action."""
+    return check_body(Approve(proposal_hex(proposal), note))
+
+
+def veto(proposal: str | bytes, note: str = "") -> Veto:
+    """Veto an open proposal, by its id. Sender: an agency with a veto on its class."""
+    return check_body(Veto(proposal_hex(proposal), note))
+
+
+# --- records the compliance kinds carry --------------------------------------------------
+
+
+def terms(
+    shariah_certified: bool = False,
+    issuer_freeze: bool = False,
+    issuers: Mapping[str, Iterable[str]] | None = None,
+) -> Terms:
+    """An instrument's terms, for ``set_rules`` and ``actions.change_rules``.
+
+    ``issuer_freeze`` lets the issuer and its agents freeze holders (``issuer_freeze``).
+    ``issuers`` narrows, per claim topic, the issuers whose claims count for this instrument
+    (topic -> parties); topics left out use the issuers governance trusts. Sorted here, so
+    the same terms always encode the same.
+    """
+    topics = sorted((issuers or {}).items())
+    entries = tuple(TopicIssuers(topic, tuple(sorted(parties))) for topic, parties in topics)
+    return check_record(Terms(shariah_certified, issuer_freeze, entries))
+
+
+def legal_basis(code: str, reference: str, document_hash: bytes) -> LegalBasis:
+    """Why a governance action may be taken: ``code`` from
+    ``rantai.core.governance.LEGAL_BASES`` (``court_order``, ``regulatory_direction``,
+    ``sanctions_designation`` ...), the order's or directive's ``reference``, and the
+    SHA-256 of its document."""
+    return check_record(LegalBasis(code, reference, document_hash))
