@@ -22,8 +22,6 @@ from pathlib import Path
 from rantai import sdk
 from rantai.core import codes
 from rantai.core.ids import account_id
-from rantai.core.kinds.instruments import CreateInstrument, Mint
-from rantai.core.kinds.parties import GrantRole, RegisterParty
 from rantai.core.kinds.transfers import Transfer
 from rantai.core.tx import TxBody, build_envelope
 from rantai.crypto.hashing import sha256
@@ -85,14 +83,17 @@ class _Driver:
         reader = self.cash_reader if cash else self.client
         return {h.account: h.amount for h in reader.holders(instrument)}
 
-    def send(self, items: Sequence[tuple[str, TxBody]], expect: str = codes.OK) -> tuple[int, int]:
+    def send(self, items: Sequence[tuple[str, TxBody]]) -> list[sdk.Submission]:
         raws = [
             build_envelope(self.chain_id, sender, self.next_nonce(sender), self.key(sender), body)
             for sender, body in items
         ]
-        results = self.client.submit_envelopes(raws, wait=True, timeout_s=WAIT_S)
-        failures = sum(1 for r in results if r.receipt is None or r.receipt.code != expect)
-        return len(items), failures
+        return self.client.submit_envelopes(raws, wait=True, timeout_s=WAIT_S)
+
+    def now_ms(self) -> int:
+        """The head block's time: the demo's clock for expiries."""
+        head = self.client.header()
+        return head.header.timestamp_ms if head else 0
 
 
 def run_demo(
@@ -144,73 +145,39 @@ def _play(
     rng = random.Random(SEED)
     report = DemoReport()
 
-    def step(name: str, items: Sequence[tuple[str, TxBody]], expect: str = codes.OK) -> None:
+    def step(
+        name: str, items: Sequence[tuple[str, TxBody]], expect: str = codes.OK
+    ) -> list[sdk.Submission]:
         if progress is not None:
             progress(name)
-        sent, failures = d.send(items, expect)
-        report.steps.append((name, sent, failures))
+        results = d.send(items)
+        failures = sum(1 for r in results if r.receipt is None or r.receipt.code != expect)
+        report.steps.append((name, len(items), failures))
+        return results
 
-    org = "organisation"
-    step(
-        "onboard banks, issuer, claim provider",
-        [
-            ("registrar", RegisterParty(p, org, name, (d.key(p).public_key,), roles))
-            for p, name, roles in (
-                ("maybank", "Malayan Banking Berhad", ("custodian",)),
-                ("cimb", "CIMB Bank Berhad", ("custodian",)),
-                ("mof", "Ministry of Finance (issuer)", ("issuer",)),
-                ("tenaga", "Tenaga Nasional Berhad", ("issuer",)),
-                ("kyc-provider", "National KYC Utility", ()),
-            )
-        ],
-    )
-    step(
-        "central bank licenses cash issuers",
-        [
-            ("BNM", GrantRole("maybank", "cash_issuer")),
-            ("BNM", GrantRole("cimb", "cash_issuer")),
-            ("BNM", GrantRole("kyc-provider", "claim_issuer")),
-        ],
-    )
-    step(
-        "create instruments",
-        [
-            (
-                "maybank",
-                CreateInstrument(
-                    "MYR.MAYBANK", "cash", "Maybank tokenized ringgit deposit", 2, 10**15
-                ),
-            ),
-            (
-                "cimb",
-                CreateInstrument("MYR.CIMB", "cash", "CIMB tokenized ringgit deposit", 2, 10**15),
-            ),
-            (
-                "mof",
-                CreateInstrument(
-                    "GII-2035", "sukuk", "Government Investment Issue 2035 (sukuk)", 2, 10**13
-                ),
-            ),
-            ("tenaga", CreateInstrument("TNB-2031", "bond", "Tenaga 4.2% bond 2031", 2, 10**12)),
-        ],
-    )
+    now_ms = d.now_ms()
     names = [f"inv-{i:05d}" for i in range(investors)]
+    institutions = set(names[::10])
+    _onboard_institutions(d, step)
+    _trust_kyc_provider(step, now_ms)
+    _create_instruments(step)
     step(
-        f"onboard {investors} investors",
+        f"onboard {investors} investors (retail and institutional)",
         [
             (
                 "registrar",
-                RegisterParty(
+                sdk.register_party(
                     n,
-                    "person" if i % 10 else org,
+                    "organisation" if n in institutions else "person",
                     f"Investor {i}",
-                    (d.key(n).public_key,),
-                    ("investor",),
+                    [d.key(n)],
+                    ["investor"],
                 ),
             )
             for i, n in enumerate(names)
         ],
     )
+    step("KYC provider attests kyc, category, residency", _claims(names, institutions, now_ms))
     bank_of = {
         n: ("maybank", "MYR.MAYBANK") if i % 2 == 0 else ("cimb", "MYR.CIMB")
         for i, n in enumerate(names)
@@ -218,40 +185,162 @@ def _play(
     step(
         "fund investors with deposit tokens",
         [
-            (bank, Mint(cash, account_id(n), rng.randrange(1_000_00, 500_000_00), f"deposit {n}"))
+            (bank, sdk.mint(cash, account_id(n), rng.randrange(1_000_00, 500_000_00), f"dep {n}"))
             for n, (bank, cash) in bank_of.items()
         ],
     )
     step(
-        "primary issuance: sukuk RM 10 lots and up, bond",
+        "primary issuance: sukuk from RM 10, bond to institutions",
         [
             *(
-                ("mof", Mint("GII-2035", account_id(n), rng.randrange(1, 2_000) * 10_00, "auction"))
+                ("mof", sdk.mint("GII-2035", account_id(n), rng.randrange(1, 2_000) * 10_00, "a"))
                 for n in names
             ),
             *(
                 (
                     "tenaga",
-                    Mint("TNB-2031", account_id(n), rng.randrange(1, 100) * 1_000_00, "bookbuild"),
+                    sdk.mint("TNB-2031", account_id(n), rng.randrange(1, 99) * 1_000_00, "b"),
                 )
-                for n in names[::3]
+                for n in sorted(institutions)
             ),
         ],
     )
     step("secondary trades", _trades(d, rng, names, bank_of, trades))
+    _refusals(d, step, names, now_ms)
+    return report
+
+
+Step = Callable[..., list[sdk.Submission]]
+INSTRUMENTS = (  # issuer, code, kind, name, supply cap in minor units
+    ("maybank", "MYR.MAYBANK", "cash", "Maybank tokenized ringgit deposit", 10**15),
+    ("cimb", "MYR.CIMB", "cash", "CIMB tokenized ringgit deposit", 10**15),
+    ("mof", "GII-2035", "sukuk", "Government Investment Issue 2035 (sukuk)", 10**13),
+    ("tenaga", "TNB-2031", "bond", "Tenaga 4.2% bond 2031", 10**12),
+)
+DAY_MS = 86_400_000
+YEAR_MS = 365 * DAY_MS
+DEMO_EVIDENCE = sha256(b"rantai demo KYC file")
+
+
+def _onboard_institutions(d: _Driver, step: Step) -> None:
+    org = "organisation"
     step(
-        "an overdraft is refused",
+        "onboard banks, issuers, KYC provider",
+        [
+            ("registrar", sdk.register_party(p, org, name, [key], roles))
+            for p, name, roles, key in _institutions(d)
+        ],
+    )
+    step(
+        "central bank licenses banks and the KYC provider",
+        [
+            ("BNM", sdk.grant_role("maybank", "cash_issuer")),
+            ("BNM", sdk.grant_role("cimb", "cash_issuer")),
+            ("BNM", sdk.grant_role("kyc-provider", "claim_issuer")),
+        ],
+    )
+
+
+def _institutions(d: _Driver) -> list[tuple[str, str, list[str], SigningKey]]:
+    rows: tuple[tuple[str, str, list[str]], ...] = (
+        ("maybank", "Malayan Banking Berhad", ["custodian"]),
+        ("cimb", "CIMB Bank Berhad", ["custodian"]),
+        ("mof", "Ministry of Finance (issuer)", ["issuer"]),
+        ("tenaga", "Tenaga Nasional Berhad", ["issuer"]),
+        ("kyc-provider", "National KYC Utility", []),
+    )
+    return [(p, name, roles, d.key(p)) for p, name, roles in rows]
+
+
+def _trust_kyc_provider(step: Step, now_ms: int) -> None:
+    """SC proposes trusting the KYC provider per topic; BNM's approval makes 2 of 3."""
+    basis = sdk.legal_basis("regulatory_direction", "SC/GL/KYC-2026", sha256(b"guideline"))
+    proposed = step(
+        "SC proposes: trust the KYC provider (4 topics)",
         [
             (
-                names[0],
-                Transfer(
-                    account_id(names[0]), account_id(names[1]), "GII-2035", 10**12, "too much"
+                "SC",
+                sdk.propose(
+                    sdk.actions.trust_issuers(topic, ["kyc-provider"]),
+                    basis,
+                    expires_ms=now_ms + 30 * DAY_MS,
                 ),
-            ),
+            )
+            for topic in ("investor_category", "kyc", "residency", "sanctions_screened")
         ],
+    )
+    ids = [r.tx_id for r in proposed if r.tx_id is not None]
+    step("BNM approves: 2 of 3 agencies, executed", [("BNM", sdk.approve(i)) for i in ids])
+
+
+def _create_instruments(step: Step) -> None:
+    kyc = sdk.rules.eligibility(["kyc"], kyc_level_min=1)
+    professional = sdk.rules.investor_category(["accredited", "institutional", "sophisticated"])
+    created = [
+        (issuer, sdk.create_instrument(code, kind, name, 2, cap))
+        for issuer, code, kind, name, cap in INSTRUMENTS
+    ]
+    step(
+        "create instruments and their rules",
+        [
+            *created,
+            ("mof", sdk.set_rules("GII-2035", [kyc], sdk.terms(shariah_certified=True))),
+            ("tenaga", sdk.set_rules("TNB-2031", [kyc, professional])),
+        ],
+    )
+
+
+def _claims(names: list[str], institutions: set[str], now_ms: int) -> list[tuple[str, TxBody]]:
+    expires = now_ms + YEAR_MS
+    items: list[tuple[str, TxBody]] = []
+    for i, n in enumerate(names):
+        category = "institutional" if n in institutions else "retail"
+        country = "SG" if i % 7 == 0 else "ID" if i % 11 == 0 else "MY"
+        for topic, value in (("kyc", "2"), ("investor_category", category), ("residency", country)):
+            items.append(("kyc-provider", sdk.issue_claim(n, topic, value, DEMO_EVIDENCE, expires)))
+    return items
+
+
+def _refusals(d: _Driver, step: Step, names: list[str], now_ms: int) -> None:
+    """What the rules and the agencies stop, each with its reason code."""
+    a, b = account_id(names[1]), account_id(names[2])
+    step(
+        "a new investor without KYC is registered",
+        [
+            (
+                "registrar",
+                sdk.register_party(
+                    "inv-unverified", "person", "No KYC", [d.key("inv-unverified")], ["investor"]
+                ),
+            )
+        ],
+    )
+    step(
+        "sukuk to an investor without KYC is refused",
+        [(names[1], sdk.transfer(a, account_id("inv-unverified"), "GII-2035", 10_00))],
+        expect="rule:eligibility",
+    )
+    step(
+        "the bond to a retail investor is refused",
+        [(names[0], sdk.transfer(account_id(names[0]), b, "TNB-2031", 1_000_00))],
+        expect="rule:investor_category",
+    )
+    basis = sdk.legal_basis("court_order", "KL High Court WA-24NCC-1-2026", sha256(b"order"))
+    proposed = step(
+        "SC proposes a court-ordered freeze of one account",
+        [("SC", sdk.propose(sdk.actions.freeze_account(a), basis, expires_ms=now_ms + DAY_MS))],
+    )
+    step("BNM approves the freeze", [("BNM", sdk.approve(proposed[0].tx_id or b""))])
+    step(
+        "a transfer from the frozen account is refused",
+        [(names[1], sdk.transfer(a, b, "GII-2035", 10_00))],
+        expect=codes.FROZEN,
+    )
+    step(
+        "an overdraft is refused",
+        [(names[3], sdk.transfer(account_id(names[3]), b, "GII-2035", 10**12, "too much"))],
         expect=codes.INSUFFICIENT_BALANCE,
     )
-    return report
 
 
 def _trades(
