@@ -197,15 +197,3 @@ def test_up_restarts_on_its_chain(tmp_path: Path) -> None:
         assert "created" not in again.log()
     finally:
         assert again.stop() == 0
-
-
-def test_up_refuses_demo_with_a_database_url(tmp_path: Path) -> None:
-    rantai = Path(sys.executable).parent / "rantai"
-    done = subprocess.run(
-        [str(rantai), "up", "--data", str(tmp_path), "--demo", "--db", "postgresql://x/y"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2 and "--demo" in done.stderr

@@ -154,3 +154,18 @@ def test_postgres_chain_init_submit_verify(tmp_path: Path, postgres_dsn: str) ->
     assert code == 0, out
     assert json.loads(out)["blocks"] == 2
     assert rantai("verify", "--data", data)[0] == 0
+
+
+@pytest.mark.postgres
+def test_demo_on_postgres_audits_clean(tmp_path: Path, postgres_dsn: str) -> None:
+    from rantai.cli.demo import run_embedded_demo
+    from rantai.node.audit import audit
+    from rantai.store import open_store
+
+    report = run_embedded_demo(tmp_path / "pg", investors=20, trades=40, store_target=postgres_dsn)
+    assert report.ok, report.steps
+    store = open_store(postgres_dsn)
+    try:
+        assert audit(store).ok
+    finally:
+        store.close()

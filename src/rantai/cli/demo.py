@@ -125,11 +125,13 @@ def run_embedded_demo(
     investors: int = 500,
     trades: int = 2_000,
     progress: Callable[[str], None] | None = None,
+    store_target: str | None = None,
 ) -> DemoReport:
-    """Create a chain in ``data``, serve it on loopback while the demo plays, stop."""
+    """Create a chain in ``data`` (its store there, or at ``store_target``), serve it on
+    loopback while the demo plays, stop."""
     from rantai.cli.serve import serving_in_background  # noqa: PLC0415 -- heavy API imports
 
-    node = init_chain(data, "rantai-demo")
+    node = init_chain(data, "rantai-demo", store_target=store_target)
     try:
         node.start()
         with serving_in_background(node) as url:

@@ -36,7 +36,6 @@ __all__ = ["serving_in_background", "up"]
 
 GRACEFUL_S: Final = 5
 STARTUP_S: Final = 30
-EXIT_USAGE: Final = 2  # as in rantai.cli.main
 
 console = Console(stderr=True)
 
@@ -54,9 +53,6 @@ def up(
     chain_id: Annotated[str, typer.Option(help="Chain id for a new chain.")] = "rantai-local",
 ) -> None:
     """Run the node and serve the HTTP API (docs/api.md) until SIGINT or SIGTERM."""
-    if demo and db is not None:
-        console.print("[red]error:[/red] --demo builds a SQLite chain; leave out --db")
-        raise typer.Exit(EXIT_USAGE)
     config = NodeConfig(verify_workers=os.cpu_count() or 1)
     node = _prepare(data, db, demo, chain_id, config)
     try:
@@ -72,7 +68,7 @@ def _prepare(data: Path, db: str | None, demo: bool, chain_id: str, config: Node
     """The node of ``data``, creating the chain (or the demo chain) first if there is none."""
     if not ChainFiles(data).config.exists():
         if demo:
-            _seed_demo(data)
+            _seed_demo(data, db)
         else:
             node = init_chain(data, chain_id, store_target=db, config=config)
             console.print(f"[green]chain[/green] {chain_id} created in {data}")
@@ -80,12 +76,12 @@ def _prepare(data: Path, db: str | None, demo: bool, chain_id: str, config: Node
     return open_node(data, config, store_target=db)
 
 
-def _seed_demo(data: Path) -> None:
+def _seed_demo(data: Path, db: str | None) -> None:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("genesis", total=None)
         report = run_embedded_demo(
-            data, progress=lambda step: progress.update(task, description=step)
+            data, store_target=db, progress=lambda step: progress.update(task, description=step)
         )
         progress.update(task, description=f"demo chain ready at height {report.head_height}")
     if not report.ok:
