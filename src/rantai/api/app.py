@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from rantai.api.access import AccessLogMiddleware
 from rantai.api.auth import NONCES_MAX, NonceCache, ReadAuthenticator
@@ -81,7 +82,9 @@ def create_app(
             ctx.feed.close()
             access_log.stop()
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI with the docs pages' assets served from the package, not a CDN
+    # (a node may run where only loopback is reachable).
+    app = FastAPIOffline(
         title="Rantai",
         version=API_VERSION,
         summary="Ledger for tokenized financial instruments: submit, read, prove, supervise.",
