@@ -151,6 +151,26 @@ SAMPLES: dict[str, Callable[[], TxBody]] = {
     "issuer_freeze": lambda: sdk.issuer_freeze("SUKUK1", "inv-9:main"),
     "issuer_unfreeze": lambda: sdk.issuer_unfreeze("SUKUK1", "inv-9:main"),
     "approve_transfer": lambda: sdk.approve_transfer("SUKUK1", "inv-9:main", "inv-8:main", 100),
+    # settlement
+    "propose_settlement": lambda: sdk.propose_settlement(
+        [
+            sdk.leg("inv-9:main", "inv-8:main", "SUKUK1", 100),
+            sdk.leg("inv-8:main", "inv-9:main", "MYR", 10_000_00),
+        ],
+        2 * 10**12,
+    ),
+    "affirm_settlement": lambda: sdk.affirm_settlement(PROPOSAL),
+    "cancel_settlement": lambda: sdk.cancel_settlement(PROPOSAL.hex()),
+    "retry_settlement": lambda: sdk.retry_settlement(PROPOSAL),
+    "run_cycle": lambda: sdk.run_cycle("2026-03-02/T1"),
+    "set_mediator": lambda: sdk.set_mediator("SUKUK1", "trustee"),
+    "open_book": lambda: sdk.open_book("SUKUK1", "MYR", 100_00, "issuer:main", 2 * 10**12),
+    "place_order": lambda: sdk.place_order(PROPOSAL, "inv-9:main", 500),
+    "allocate": lambda: sdk.allocate(
+        PROPOSAL.hex(),
+        [sdk.allocation("inv-9:main", 400), sdk.allocation("inv-8:main", 0)],
+        2 * 10**12,
+    ),
     # governance
     "propose": lambda: sdk.propose(
         sdk.actions.freeze_account("inv-9:main"),

@@ -65,7 +65,8 @@ SUPPLY_CAP_EXCEEDED: Final = "supply_cap_exceeded"
 # ``rantai.core.compliance`` runs: market_halted, instrument_suspended, paused, sanctioned
 # (source, then destination), frozen (source, then destination), the instrument's rules in
 # its list order (each rule's own ``rule:*`` code), insufficient_balance, frozen_amount,
-# then balance_overflow. A forced transfer (governance) skips all of them but the balance.
+# earmarked (settlement, below), then balance_overflow. A forced transfer (governance) skips
+# all of them but the balance.
 MARKET_HALTED: Final = "market_halted"  # a circuit breaker halts the instrument's asset class
 INSTRUMENT_SUSPENDED: Final = "instrument_suspended"  # governance suspended the instrument
 PAUSED: Final = "paused"  # the issuer (or its agent) paused transfers of the instrument
@@ -106,3 +107,20 @@ PROPOSAL_EXPIRED: Final = "proposal_expired"  # block time at or past the propos
 ALREADY_APPROVED: Final = "already_approved"  # this agency approved the proposal already
 NOT_REVERSIBLE: Final = "not_reversible"  # the referenced proposal is not of the right action
 NOT_ACTIVE: Final = "not_active"  # the freeze or suspension to lift is no longer in force
+
+# --- settlement: propose, affirm, cancel, retry, cycles (issue 5) ---------------------------
+# ``earmarked`` is a compliance code: it runs after frozen_amount, for every movement out of
+# an account with earmarks in force (docs/decisions/settlement.md).
+EARMARKED: Final = "earmarked"  # the amount exceeds the balance less frozen and earmarked units
+UNKNOWN_INSTRUCTION: Final = "unknown_instruction"  # no settlement instruction with that id
+INSTRUCTION_CLOSED: Final = "instruction_closed"  # not in a state that allows the action
+INSTRUCTION_EXPIRED: Final = "instruction_expired"  # block time at or past its deadline
+ALREADY_AFFIRMED: Final = "already_affirmed"  # this party affirmed the instruction already
+CYCLE_CLOSED: Final = "cycle_closed"  # the settlement cycle ran already
+UNKNOWN_CYCLE: Final = "unknown_cycle"  # no instruction was queued for the cycle
+
+# --- book-building (primary issuance, issue 5) --------------------------------------------
+UNKNOWN_BOOK: Final = "unknown_book"  # no book with that id
+BOOK_CLOSED: Final = "book_closed"  # orders after the book closed, or a second allocation
+BOOK_OPEN: Final = "book_open"  # allocation before the book closed
+OVER_ALLOCATED: Final = "over_allocated"  # an allocation to an account above its order

@@ -10,12 +10,14 @@ Every movement — a transfer's, a mint's, a burn's — goes through ``findings`
    from a currently trusted screener;
 5. ``frozen``: a whole freeze in force on the source (its owner, or it), then the destination;
 6. the instrument's rules that apply to the movement's kind, in list order (``rule:*``);
-7. ``insufficient_balance``, then ``frozen_amount`` (the balance less partial freezes).
+7. ``insufficient_balance``, then ``frozen_amount`` (the balance less partial freezes), then
+   ``earmarked`` (the balance less partial freezes and the earmarks of affirmed settlement
+   instructions in force, ``rantai.core.settlement``).
 
 ``check_movement`` (execution) raises the first; ``findings(..., every=True)`` (a dry run)
 lists them all. A movement on an instrument without a policy, between parties without
-controls, reads four keys more than before this module: the policy, the breaker of its
-kind, and each owner's controls.
+controls, reads five keys more than before this module: the policy, the breaker of its
+kind, each owner's controls, and the source's earmarks (settlement, one read).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from rantai.core.controls import (
 )
 from rantai.core.errors import Rejection
 from rantai.core.rules import TRANSFER, Move, Policy, policy_key
+from rantai.core.settlement import earmark_key, earmarked
 from rantai.core.state import StateView
 
 __all__ = ["Finding", "check_movement", "findings", "record_movement"]
@@ -82,7 +85,11 @@ def findings(
                 reason = rule.check(view, move, terms)
                 if reason is not None:
                     yield Finding(str(rule.__struct_config__.tag), rule.code, reason)
-    if move.source and (every or source_ctl is not None):
+    if move.source and (
+        every
+        or source_ctl is not None
+        or view.get(earmark_key(move.source, move.instrument.code)) is not None
+    ):
         yield from _available(view, move, source_ctl)
 
 
@@ -116,6 +123,7 @@ def _available(view: StateView, move: Move, controls: PartyControls | None) -> I
     if held < move.amount:
         yield Finding("balance", codes.INSUFFICIENT_BALANCE, f"{move.source} holds {held}")
         return
+    frozen = 0
     if controls is not None:
         frozen = frozen_amount(controls, move.source, move.instrument.code, move.timestamp_ms)
         if frozen and move.amount > held - frozen:
@@ -124,14 +132,23 @@ def _available(view: StateView, move: Move, controls: PartyControls | None) -> I
                 codes.FROZEN_AMOUNT,
                 f"{move.source} holds {held} of which {frozen} frozen",
             )
+            return
+    marked = earmarked(view, move.source, move.instrument.code, move.timestamp_ms)
+    if marked and move.amount > held - frozen - marked:
+        yield Finding(
+            "settlement",
+            codes.EARMARKED,
+            f"{move.source} holds {held} of which {frozen} frozen and {marked} earmarked",
+        )
 
 
 def check_movement(view: StateView, move: Move) -> Policy | None:
     """Check ``move`` for execution; return the instrument's policy (None: it has none).
 
     Rejects with the first finding's code (see the module docstring for the order). When
-    there is nothing to check — no policy, no breaker, no controls on either owner — it
-    returns after those four reads, without starting ``findings``.
+    there is nothing to check — no policy, no breaker, no controls on either owner, no
+    earmarks on the source — it returns after those five reads, without starting
+    ``findings``.
     """
     policy: Policy | None = view.get(policy_key(move.instrument.code))
     if (
@@ -139,6 +156,7 @@ def check_movement(view: StateView, move: Move) -> Policy | None:
         and view.get(breaker_key(move.instrument.kind)) is None
         and (not move.source or view.get(ctl_key(move.source_party)) is None)
         and (not move.destination or view.get(ctl_key(move.destination_party)) is None)
+        and (not move.source or view.get(earmark_key(move.source, move.instrument.code)) is None)
     ):
         return None
     for finding in findings(view, move, policy):

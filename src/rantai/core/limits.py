@@ -52,3 +52,11 @@ TRAVEL_CIPHERTEXT_BYTES_MAX: Final = 4 * 1024
 
 CREDENTIAL_CHARS_MAX: Final = 8 * 1024  # a W3C VC as a compact JWS
 CREDENTIAL_CLAIMS_MAX: Final = 8  # topics in one credential
+
+# --- settlement (issue 5, section 6) --------------------------------------------------------
+SETTLEMENT_LEGS_MAX: Final = 64  # legs in one settlement instruction
+SETTLEMENT_TTL_MS_MAX: Final = 90 * DAY_MS  # an instruction's deadline at most this far ahead
+EARMARKS_MAX: Final = 256  # instructions earmarking units of one instrument in one account
+CYCLE_INSTRUCTIONS_MAX: Final = 256  # instructions queued for one settlement cycle
+CYCLE_ID_CHARS_MAX: Final = 32
+BOOK_ORDERS_MAX: Final = 256  # orders in one book-building book (one per account)

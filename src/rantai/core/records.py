@@ -23,6 +23,8 @@ its module's docstring:
 | ``agents`` | ``rantai.core.agents`` |
 | ``govconf`` | ``rantai.core.governance`` |
 | ``proposal`` | ``rantai.core.actions`` |
+| ``settlement``, ``earmark``, ``cycle``, ``mediator`` | ``rantai.core.settlement`` |
+| ``book`` | ``rantai.core.books`` |
 """
 
 from __future__ import annotations

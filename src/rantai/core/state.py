@@ -90,6 +90,18 @@ class StateView:
         """
         self._block[key] = value
 
+    def mark(self) -> dict[str, Any]:
+        """A copy of the current transaction's writes, to roll back to with ``restore``.
+
+        Settlement uses it: a failing leg undoes every leg while the transaction, which
+        records the failure, is kept.
+        """
+        return dict(self._tx)
+
+    def restore(self, mark: dict[str, Any]) -> None:
+        """Drop the current transaction's writes made since ``mark``."""
+        self._tx = dict(mark)
+
     def accept_tx(self) -> None:
         """Keep the current transaction's writes."""
         self._block.update(self._tx)

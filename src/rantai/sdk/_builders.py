@@ -23,7 +23,9 @@ from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from rantai.core.actions import AnyAction
+from rantai.core.books import Allocation
 from rantai.core.governance import LegalBasis
+from rantai.core.kinds.books import Allocate, OpenBook, PlaceOrder
 from rantai.core.kinds.claims import ImportCredential, IssueClaim, RevokeClaim
 from rantai.core.kinds.genesis import Genesis, GenesisAgency, GenesisParty
 from rantai.core.kinds.governance import Approve, Propose, Veto
@@ -46,9 +48,18 @@ from rantai.core.kinds.policies import (
     SetRules,
     UnpauseInstrument,
 )
+from rantai.core.kinds.settlement import (
+    AffirmSettlement,
+    CancelSettlement,
+    ProposeSettlement,
+    RetrySettlement,
+    RunCycle,
+    SetMediator,
+)
 from rantai.core.kinds.transfers import BatchTransfer, Movement, Transfer, TravelTransfer
 from rantai.core.records import Threshold
 from rantai.core.rules import DEFAULT_TERMS, AnyRule, Terms, TopicIssuers
+from rantai.core.settlement import Leg
 from rantai.core.travel import TravelData
 from rantai.core.tx import TxBody
 from rantai.sdk._checks import PublicKeyLike, check_record, proposal_hex
@@ -56,11 +67,15 @@ from rantai.sdk._checks import public_key_bytes as _public_key
 
 __all__ = [
     "add_key",
+    "affirm_settlement",
+    "allocate",
+    "allocation",
     "appoint_agent",
     "approve",
     "approve_transfer",
     "batch_transfer",
     "burn",
+    "cancel_settlement",
     "check_body",
     "create_instrument",
     "dismiss_agent",
@@ -72,16 +87,23 @@ __all__ = [
     "issue_claim",
     "issuer_freeze",
     "issuer_unfreeze",
+    "leg",
     "legal_basis",
     "mint",
     "movement",
     "open_account",
+    "open_book",
     "pause_instrument",
+    "place_order",
     "propose",
+    "propose_settlement",
     "register_party",
+    "retry_settlement",
     "revoke_claim",
     "revoke_key",
     "revoke_role",
+    "run_cycle",
+    "set_mediator",
     "set_rules",
     "terms",
     "transfer",
@@ -328,6 +350,82 @@ def approve_transfer(
     """Pre-approve exactly one transfer of ``amount`` from ``source`` to ``destination``, for
     an instrument with a ``conditional_transfer`` rule. Sender: the issuer or its agent."""
     return check_body(ApproveTransfer(instrument, source, destination, amount))
+
+
+# --- settlement --------------------------------------------------------------------------
+
+
+def leg(source: str, destination: str, instrument: str, amount: int) -> Leg:
+    """One leg of a settlement instruction; checked when the instruction is built."""
+    return Leg(source, destination, instrument, amount)
+
+
+def propose_settlement(legs: Iterable[Leg], deadline_ms: int, cycle: str = "") -> ProposeSettlement:
+    """Propose a settlement instruction: ``legs`` (``leg``) settled all together or not at
+    all, by block time ``deadline_ms``; gross on the last affirmation, or net in settlement
+    cycle ``cycle``. Sender: the owner of an account in some leg. The instruction's id is
+    this transaction's id."""
+    return check_body(ProposeSettlement(tuple(legs), deadline_ms, cycle))
+
+
+def affirm_settlement(instruction: str | bytes) -> AffirmSettlement:
+    """Affirm an instruction (by the proposing tx id, bytes or lowercase hex), earmarking
+    what the sender's accounts pay in it. Sender: a party whose account a leg debits, or
+    the mediator of an instrument moved."""
+    return check_body(AffirmSettlement(proposal_hex(instruction)))
+
+
+def cancel_settlement(instruction: str | bytes) -> CancelSettlement:
+    """Cancel an instruction that has not settled, releasing its earmarks. Sender: its
+    proposer or an affirmer."""
+    return check_body(CancelSettlement(proposal_hex(instruction)))
+
+
+def retry_settlement(instruction: str | bytes) -> RetrySettlement:
+    """Settle a failed instruction again. Sender: its proposer or an affirmer."""
+    return check_body(RetrySettlement(proposal_hex(instruction)))
+
+
+def run_cycle(cycle: str) -> RunCycle:
+    """Settle the affirmed instructions queued for ``cycle``, net. Sender: the operator."""
+    return check_body(RunCycle(cycle))
+
+
+def set_mediator(instrument: str, mediator: str = "") -> SetMediator:
+    """Make ``mediator`` the mandatory mediator of ``instrument`` (empty: none). Sender: the
+    issuer or its agent."""
+    return check_body(SetMediator(instrument, mediator))
+
+
+# --- primary issuance by book-building ------------------------------------------------
+
+
+def open_book(
+    instrument: str, cash_instrument: str, price_minor: int, account: str, closes_ms: int
+) -> OpenBook:
+    """Offer ``instrument`` at ``price_minor`` of ``cash_instrument`` per unit, from and into
+    the issuer's ``account``, taking orders until block time ``closes_ms``. Sender: the
+    issuer or its agent. The book's id is this transaction's id."""
+    return check_body(OpenBook(instrument, cash_instrument, price_minor, account, closes_ms))
+
+
+def place_order(book: str | bytes, account: str, quantity: int) -> PlaceOrder:
+    """Order ``quantity`` units from ``book`` (its opening tx id, bytes or hex) for the
+    sender's ``account``; replaces an earlier order of that account."""
+    return check_body(PlaceOrder(proposal_hex(book), account, quantity))
+
+
+def allocation(account: str, quantity: int) -> Allocation:
+    """One allocation of ``allocate``; checked when the allocation is built."""
+    return Allocation(account, quantity)
+
+
+def allocate(book: str | bytes, allocations: Iterable[Allocation], deadline_ms: int) -> Allocate:
+    """Allocate a closed book (``allocation`` per account, sorted here): each becomes a DvP
+    settlement instruction the investor affirms by block time ``deadline_ms``. Sender: the
+    issuer or its agent."""
+    ordered = tuple(sorted(allocations, key=lambda a: a.account))
+    return check_body(Allocate(proposal_hex(book), ordered, deadline_ms))
 
 
 # --- governance --------------------------------------------------------------------------

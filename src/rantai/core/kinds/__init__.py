@@ -5,13 +5,25 @@ module below. Nothing else changes.
 """
 
 from rantai.core.kinds import (
+    books,
     claims,
     genesis,
     governance,
     instruments,
     parties,
     policies,
+    settlement,
     transfers,
 )
 
-__all__ = ["claims", "genesis", "governance", "instruments", "parties", "policies", "transfers"]
+__all__ = [
+    "books",
+    "claims",
+    "genesis",
+    "governance",
+    "instruments",
+    "parties",
+    "policies",
+    "settlement",
+    "transfers",
+]
