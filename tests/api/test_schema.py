@@ -71,11 +71,14 @@ OPERATIONS = [
     ("GET", "/v1/transactions/{tx_id}"),
     ("GET", "/v1/blocks/{height}"),
     ("GET", "/v1/access-log"),
+    ("GET", "/v1/alerts"),
+    ("GET", "/v1/alerts/{alert_id}"),
     # Dry runs: signed over their body, which these generated cases cannot sign; they check
     # that unsigned and malformed requests get documented 4xx answers (tests/api/test_dryrun.py
     # covers the signed ones).
     ("POST", "/v1/explain"),
     ("POST", "/v1/instruments/{code}/what-if"),
+    ("POST", "/v1/alerts/{alert_id}/status"),  # signed over its body, like the dry runs
 ]
 NO_INPUT = {"/health", "/metrics", "/v1/chain"}  # nothing to make invalid: positive only
 # "known": positive cases with the path naming things that exist, so that 200 bodies of
@@ -96,6 +99,8 @@ SIGNED = {path for _, path in OPERATIONS if path.startswith(("/v1/parties", "/v1
     "/v1/transactions/{tx_id}",
     "/v1/blocks/{height}",
     "/v1/access-log",
+    "/v1/alerts",
+    "/v1/alerts/{alert_id}",
 }
 CHECKS = [
     schemathesis.checks.not_a_server_error,

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from rantai.store import BlockRecord, Store, StoreError, TxRecord, open_store
-from rantai.store.base import AccessLogRecord
+from rantai.store.base import AccessLogRecord, AlertChange, AlertRecord
 from rantai.store.migrations import MIGRATIONS, SCHEMA_VERSION, Migration
 from rantai.store.postgres import PostgresStore
 from rantai.store.sqlite import SqliteStore
@@ -599,3 +599,88 @@ def test_a_version_1_database_gains_the_access_log(target: str) -> None:
         assert upgraded.get_state("a") == b"1"
         upgraded.append_access_log([make_entry(1)])
         assert upgraded.last_access_log() == make_entry(1)
+
+
+# -- alerts (rantai.supervision) ---------------------------------------------------------------
+
+
+def make_alert(alert_id: int, status: str = "open", height: int = 3) -> AlertRecord:
+    return AlertRecord(alert_id, "large_transfer", height, 5_000, 60, status, "", b'{"p":1}')
+
+
+def raised(alert_id: int) -> AlertChange:
+    return AlertChange(alert_id, 1, 5_000, "monitor/large_transfer", "open", "", "raised")
+
+
+def test_alerts_start_empty(store: Store) -> None:
+    assert store.supervised_height() is None
+    assert store.last_alert_id() == 0
+    assert store.get_alert(1) is None
+    assert store.list_alerts(None, 0, 10) == []
+    assert store.alert_history(1) == []
+
+
+def test_alerts_round_trip_page_and_filter(store: Store) -> None:
+    store.record_alerts([make_alert(1), make_alert(2)], [raised(1), raised(2)], 3)
+    store.record_alerts([], [], 4)  # a height without alerts is recorded too
+    store.record_alerts([make_alert(3, height=5)], [raised(3)], 5)
+    assert store.supervised_height() == 5
+    assert store.last_alert_id() == 3
+    assert store.get_alert(2) == make_alert(2)
+    assert [a.alert_id for a in store.list_alerts(None, 1, 10)] == [2, 3]
+    assert [a.alert_id for a in store.list_alerts(None, 0, 2)] == [1, 2]
+    assert store.list_alerts(None, 2**70, 2**70) == []
+    reviewed = replace(make_alert(2), status="under_review", agency="SC")
+    change = AlertChange(2, 2, 6_000, "SC", "under_review", "SC", "")
+    store.change_alert(reviewed, change)
+    assert store.get_alert(2) == reviewed
+    assert store.alert_history(2) == [raised(2), change]
+    assert [a.alert_id for a in store.list_alerts("under_review", 0, 10)] == [2]
+    assert [a.alert_id for a in store.list_alerts("open", 0, 10)] == [1, 3]
+    assert store.get_alert(-1) is None and store.get_alert(2**70) is None
+
+
+@pytest.mark.parametrize(
+    ("alerts", "changes", "height", "message"),
+    [
+        ([make_alert(2)], [raised(2)], 3, "the next id is 1"),
+        ([make_alert(1)], [raised(1)], -1, "out of range"),
+        ([make_alert(1)], [raised(7)], 3, "not new"),
+        ([make_alert(1)], [replace(raised(1), actor="S\x00C")], 3, "NUL"),
+    ],
+)
+def test_alerts_that_do_not_continue_write_nothing(
+    store: Store, alerts: list[AlertRecord], changes: list[AlertChange], height: int, message: str
+) -> None:
+    with pytest.raises(StoreError, match=message):
+        store.record_alerts(alerts, changes, height)
+    assert store.supervised_height() is None
+    assert store.list_alerts(None, 0, 10) == []
+
+
+def test_a_supervised_height_is_not_written_twice(store: Store) -> None:
+    store.record_alerts([make_alert(1)], [raised(1)], 3)
+    with pytest.raises(StoreError, match="supervised up to 3"):
+        store.record_alerts([make_alert(2)], [raised(2)], 3)
+    assert store.last_alert_id() == 1
+
+
+def test_an_alert_change_must_be_the_next_of_its_history(store: Store) -> None:
+    store.record_alerts([make_alert(1)], [raised(1)], 3)
+    stale = AlertChange(1, 1, 6_000, "SC", "dismissed", "", "dup")
+    with pytest.raises(StoreError, match="is not next"):
+        store.change_alert(replace(make_alert(1), status="dismissed"), stale)
+    with pytest.raises(StoreError, match="is not next"):
+        store.change_alert(make_alert(9), AlertChange(9, 2, 6_000, "SC", "open", "", ""))
+    assert store.get_alert(1) == make_alert(1)
+    assert store.alert_history(1) == [raised(1)]
+
+
+def test_a_version_2_database_gains_the_alert_tables(target: str) -> None:
+    with open_backend(target, MIGRATIONS[:2]) as old:
+        old.commit_block(make_block(0, {"a": b"1"}))
+        assert old.schema_version() == 2
+    with open_backend(target, MIGRATIONS) as upgraded:
+        assert upgraded.schema_version() == SCHEMA_VERSION >= 3
+        upgraded.record_alerts([make_alert(1)], [raised(1)], 0)
+        assert upgraded.get_alert(1) == make_alert(1)

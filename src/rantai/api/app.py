@@ -5,6 +5,7 @@ request -> AccessLogMiddleware (records agency reads) -> routes:
              public.py  health, metrics, chain, headers, instruments, header stream
              submit.py  POST /v1/transactions (+ wait for receipts through BlockFeed)
              signed.py  signed reads: auth.py authenticates, policy.py authorizes
+             alerts.py  AML alerts and their review (rantai.supervision), agencies only
            errors.py maps every failure to {"code", "message"} and a status
 ```
 The app does not start or stop the node: whoever owns the node does (``rantai up``). The
@@ -24,6 +25,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from rantai.api.access import AccessLogMiddleware
+from rantai.api.alerts import router as alerts_router
 from rantai.api.auth import NONCES_MAX, NonceCache, ReadAuthenticator
 from rantai.api.context import ApiContext
 from rantai.api.dryrun import router as dryrun_router
@@ -37,6 +39,7 @@ from rantai.core.readauth import READ_FRESHNESS_MS
 from rantai.node.accesslog import FLUSH_INTERVAL_S, AccessLog
 from rantai.node.node import Node, wall_clock_ms
 from rantai.node.reads import Reader
+from rantai.supervision import Supervisor, default_monitors
 
 __all__ = ["api_context", "create_app"]
 
@@ -51,6 +54,7 @@ def create_app(
     nonces_max: int = NONCES_MAX,
     waiting_max: int = WAITING_TXS_MAX,
     streams_max: int = STREAMS_MAX,
+    supervisor: Supervisor | None = None,
 ) -> FastAPI:
     """The HTTP API over ``node``.
 
@@ -73,13 +77,21 @@ def create_app(
         auth=ReadAuthenticator(node, clock_ms, NonceCache(READ_FRESHNESS_MS, nonces_max)),
     )
 
+    if supervisor is None:
+        supervisor = Supervisor(node.store, default_monitors, clock_ms=clock_ms)
+    supervisor.on_alerts(metrics.observe_alerts)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         access_log.start()
+        detach = supervisor.attach(node)
+        supervisor.start()
         try:
             yield
         finally:
             ctx.feed.close()
+            detach()
+            supervisor.stop()
             access_log.stop()
 
     # FastAPIOffline: FastAPI with the docs pages' assets served from the package, not a CDN
@@ -97,7 +109,9 @@ def create_app(
     app.include_router(submit_routes(ctx))
     app.include_router(signed_router)
     app.include_router(dryrun_router)
+    app.include_router(alerts_router)
     app.state.rantai = ctx
+    app.state.supervisor = supervisor
     _document_errors_as_served(app)
     return app
 

@@ -25,7 +25,9 @@ from rantai.core import codes
 from rantai.store.base import StoreError
 
 __all__ = [
+    "BAD_AGENCY",
     "BAD_QUERY",
+    "BAD_TRANSITION",
     "FORBIDDEN",
     "INTERNAL",
     "METHOD_NOT_ALLOWED",
@@ -33,6 +35,7 @@ __all__ = [
     "NO_GENESIS",
     "OVERLOADED",
     "PENDING_FULL",
+    "REASON_REQUIRED",
     "REPLAYED_REQUEST",
     "STALE_REQUEST",
     "STATUS_BY_CODE",
@@ -57,6 +60,10 @@ NO_GENESIS: Final = "no_genesis"
 OVERLOADED: Final = "overloaded"  # a bounded table (waiters, nonces) is full: retry later
 UNAVAILABLE: Final = "unavailable"  # the database failed
 INTERNAL: Final = "internal"  # a bug: never caused by what a client sent
+# The alert workflow's refusals (rantai.supervision.workflow).
+REASON_REQUIRED: Final = "reason_required"
+BAD_AGENCY: Final = "bad_agency"
+BAD_TRANSITION: Final = "bad_transition"
 
 STATUS_BY_CODE: Final[Mapping[str, int]] = {
     codes.MALFORMED: 400,
@@ -66,6 +73,8 @@ STATUS_BY_CODE: Final[Mapping[str, int]] = {
     codes.UNKNOWN_KIND: 400,
     codes.NON_CANONICAL: 400,
     BAD_QUERY: 400,
+    REASON_REQUIRED: 400,
+    BAD_AGENCY: 400,
     UNAUTHENTICATED: 401,
     STALE_REQUEST: 401,
     REPLAYED_REQUEST: 401,
@@ -73,6 +82,7 @@ STATUS_BY_CODE: Final[Mapping[str, int]] = {
     NOT_FOUND: 404,
     METHOD_NOT_ALLOWED: 405,
     codes.BAD_NONCE: 409,
+    BAD_TRANSITION: 409,
     codes.TOO_LARGE: 413,
     codes.WRONG_CHAIN: 422,
     codes.BAD_SIGNATURE: 422,

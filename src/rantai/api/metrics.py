@@ -11,6 +11,7 @@
 | ``rantai_head_height`` | gauge | height of the head block |
 | ``rantai_pending_txs`` | gauge | admitted transactions not yet in a block |
 | ``rantai_access_log_pending`` | gauge | agency reads recorded, not yet written |
+| ``rantai_alerts_total{monitor}`` | counter | AML alerts recorded by this process's supervisor |
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from rantai.node.node import CommittedBlock, Node
+from rantai.store.base import AlertRecord
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
@@ -63,6 +65,7 @@ class Metrics:
         pending.set_function(lambda: node.pending_count)
         logged = Gauge("rantai_access_log_pending", "Agency reads not yet written", registry=r)
         logged.set_function(access_log_pending)
+        self.alerts = Counter("rantai_alerts", "AML alerts recorded", ["monitor"], registry=r)
 
     def observe_admissions(self, admission_codes: Iterable[str]) -> None:
         count = 0
@@ -75,6 +78,10 @@ class Metrics:
         self.blocks.inc()
         self.block_txs.observe(block.outcome.header.tx_count)
         self.commit_seconds.observe(block.commit_s)
+
+    def observe_alerts(self, alerts: Iterable[AlertRecord]) -> None:
+        for alert in alerts:
+            self.alerts.labels(alert.monitor).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

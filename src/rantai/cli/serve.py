@@ -2,10 +2,13 @@
 
 ```
 rantai up [--data DIR] [--db URL] [--host 127.0.0.1] [--port 8000] [--demo]
+          [--sanctions-list FILE]
 ```
 On a data directory without a chain it first creates one (``init``), or with ``--demo``
 plays the demo scenario into it (with a progress display). Then the node's executor runs in
 a background thread (signatures checked in one process per CPU) and uvicorn serves the API.
+The API's supervisor runs the AML monitors (docs/supervision.md) with their default config;
+``--sanctions-list`` gives them a UN consolidated list file, read once at start.
 
 SIGINT or SIGTERM shuts down gracefully, in this order: header streams end at once (they
 would otherwise hold uvicorn's drain for its whole timeout), uvicorn stops accepting and
@@ -31,6 +34,13 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rantai.cli.demo import run_embedded_demo
 from rantai.node.datadir import ChainFiles, init_chain, open_node
 from rantai.node.node import Node, NodeConfig
+from rantai.supervision import (
+    SanctionsList,
+    SanctionsListError,
+    Supervisor,
+    default_monitors,
+    load_sanctions_list,
+)
 
 __all__ = ["serving_in_background", "up"]
 
@@ -51,13 +61,24 @@ def up(
         bool, typer.Option("--demo", help="On an empty DIR, play the demo scenario first.")
     ] = False,
     chain_id: Annotated[str, typer.Option(help="Chain id for a new chain.")] = "rantai-local",
+    sanctions_list: Annotated[
+        Path | None,
+        typer.Option(help="UN consolidated sanctions list (XML) for the AML monitors."),
+    ] = None,
 ) -> None:
     """Run the node and serve the HTTP API (docs/api.md) until SIGINT or SIGTERM."""
+    sanctions: SanctionsList | None = None
+    if sanctions_list is not None:
+        try:
+            sanctions = load_sanctions_list(sanctions_list)
+        except SanctionsListError as exc:
+            console.print(f"[red]sanctions list refused:[/red] {exc}")
+            raise typer.Exit(2) from None
     config = NodeConfig(verify_workers=os.cpu_count() or 1)
     node = _prepare(data, db, demo, chain_id, config)
     try:
         node.start()
-        _serve(node, host, port)
+        _serve(node, host, port, sanctions)
     finally:
         node.stop()
         node.store.close()
@@ -90,14 +111,15 @@ def _seed_demo(data: Path, db: str | None) -> None:
         raise typer.Exit(1)
 
 
-def _serve(node: Node, host: str, port: int) -> None:
+def _serve(node: Node, host: str, port: int, sanctions: SanctionsList | None = None) -> None:
     # Imported here: the API stack takes most of a second to import, which every other
     # command would pay for at start-up.
     import uvicorn  # noqa: PLC0415
 
     from rantai.api import api_context, create_app  # noqa: PLC0415
 
-    app = create_app(node)
+    supervisor = Supervisor(node.store, lambda: default_monitors(sanctions))
+    app = create_app(node, supervisor=supervisor)
     config = uvicorn.Config(
         app,
         host=host,

@@ -13,6 +13,8 @@ Tables (same names and meaning on every backend; see docs/decisions/storage.md):
 | state | key, current value bytes, height of last change |
 | state_log | key, height, value bytes or NULL (deleted): every change, for past heights |
 | access_log | seq, time, party, method, path, query, status, hash: agency reads (not state) |
+| alerts | alert id, monitor, height, time, score, status, agency, detail: AML alerts (not state) |
+| alert_history | alert id, seq, time, actor, status, agency, reason: every status change |
 | meta | schema version and other single values |
 """
 
@@ -24,7 +26,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-__all__ = ["AccessLogRecord", "BlockRecord", "Store", "StoreError", "TxRecord"]
+__all__ = [
+    "AccessLogRecord",
+    "AlertChange",
+    "AlertRecord",
+    "BlockRecord",
+    "Store",
+    "StoreError",
+    "TxRecord",
+]
 
 
 class StoreError(Exception):
@@ -74,6 +84,40 @@ class AccessLogRecord:
     query: str
     status: int
     hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One AML alert as stored (``rantai.supervision`` makes and reads them).
+
+    ``detail`` is the supervision layer's canonical JSON (parties, transactions, facts): the
+    store keeps bytes and filters only on ``status``. ``agency`` is ``""`` until assigned.
+    """
+
+    alert_id: int
+    monitor: str
+    height: int
+    at_ms: int
+    score: int
+    status: str
+    agency: str
+    detail: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    """One entry of an alert's history: who set which status (and agency) when, and why.
+
+    ``seq`` runs from 1 per alert; entry 1 is the alert being raised.
+    """
+
+    alert_id: int
+    seq: int
+    at_ms: int
+    actor: str
+    status: str
+    agency: str
+    reason: str
 
 
 class Store(Protocol):
@@ -143,6 +187,44 @@ class Store(Protocol):
         """The entry with the greatest ``seq``, or ``None`` when the log is empty."""
         ...
 
+    def supervised_height(self) -> int | None:
+        """The last height whose events supervision has processed, or ``None``."""
+        ...
+
+    def record_alerts(
+        self, alerts: Sequence[AlertRecord], changes: Sequence[AlertChange], height: int
+    ) -> None:
+        """Insert new ``alerts`` with their first history ``changes`` and record ``height``
+        as supervised, in one durable transaction.
+
+        Alert ids must run on from the greatest stored id without a gap, and ``height`` must
+        be above the supervised height; otherwise ``StoreError`` and nothing is written.
+        """
+        ...
+
+    def change_alert(self, alert: AlertRecord, change: AlertChange) -> None:
+        """Set ``alert``'s status and agency and append ``change`` to its history, in one
+        durable transaction. ``change.seq`` must be the next of the alert's history (so two
+        concurrent reviewers cannot both write from the same state); otherwise ``StoreError``.
+        """
+        ...
+
+    def last_alert_id(self) -> int:
+        """The greatest alert id, 0 when there is none."""
+        ...
+
+    def get_alert(self, alert_id: int) -> AlertRecord | None:
+        """The alert ``alert_id``, or ``None``."""
+        ...
+
+    def list_alerts(self, status: str | None, after_id: int, limit: int) -> list[AlertRecord]:
+        """Up to ``limit`` alerts with id above ``after_id`` (and ``status``, when given)."""
+        ...
+
+    def alert_history(self, alert_id: int) -> list[AlertChange]:
+        """The history of alert ``alert_id`` in ``seq`` order (empty for an unknown id)."""
+        ...
+
     def close(self) -> None:
         """Release the database connection(s)."""
         ...
@@ -201,6 +283,50 @@ def check_access_log_records(entries: Sequence[AccessLogRecord], last_seq: int) 
         for text in (entry.party, entry.method, entry.path, entry.query):
             if "\x00" in text:
                 raise StoreError(f"access log entry {entry.seq}: text contains NUL")
+
+
+SUPERVISED_HEIGHT_KEY = "supervised_height"
+
+
+def check_alert_records(
+    alerts: Sequence[AlertRecord],
+    changes: Sequence[AlertChange],
+    height: int,
+    last_id: int,
+    supervised: int | None,
+) -> None:
+    """Refuse new alerts that do not continue the stored ones, or a height already supervised.
+
+    Raises:
+        StoreError: the first problem found.
+    """
+    if not 0 <= height <= INT64_MAX:
+        raise StoreError(f"supervised height {height} is out of range")
+    if supervised is not None and height <= supervised:
+        raise StoreError(f"height {height} refused: supervised up to {supervised} already")
+    expected = last_id + 1
+    for alert in alerts:
+        if alert.alert_id != expected:
+            raise StoreError(f"alert {alert.alert_id} refused: the next id is {expected}")
+        expected += 1
+    ids = {alert.alert_id for alert in alerts}
+    for change in changes:
+        if change.alert_id not in ids:
+            raise StoreError(f"history of alert {change.alert_id}, which is not new")
+        check_alert_change(change)
+
+
+def check_alert_change(change: AlertChange) -> None:
+    """Refuse a history entry the backends would not hold alike (NUL in text, bad numbers).
+
+    Raises:
+        StoreError: the first problem found.
+    """
+    if not (1 <= change.seq <= INT64_MAX and 0 <= change.at_ms <= INT64_MAX):
+        raise StoreError(f"alert {change.alert_id} change: a number is out of range")
+    for text in (change.actor, change.status, change.agency, change.reason):
+        if "\x00" in text:
+            raise StoreError(f"alert {change.alert_id} change: text contains NUL")
 
 
 def iter_blocks_by_height(store: Store, start_height: int) -> Iterator[BlockRecord]:

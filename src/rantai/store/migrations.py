@@ -122,6 +122,34 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             " hash {blob} NOT NULL)",
         ),
     ),
+    Migration(
+        version=3,
+        description="alerts and alert_history: the AML monitors' read side",
+        statements=(
+            # Not ledger state: rantai.supervision writes them from committed events; the
+            # height it has processed is kept in meta (key supervised_height).
+            "CREATE TABLE alerts ("
+            " alert_id {int} PRIMARY KEY,"
+            " monitor TEXT NOT NULL,"
+            " height {int} NOT NULL,"
+            " at_ms {int} NOT NULL,"
+            " score {int} NOT NULL,"
+            " status TEXT NOT NULL,"
+            " agency TEXT NOT NULL,"
+            " detail {blob} NOT NULL)",
+            # Listing by status pages in id order.
+            "CREATE INDEX alerts_status ON alerts (status, alert_id)",
+            "CREATE TABLE alert_history ("
+            " alert_id {int} NOT NULL,"
+            " seq {int} NOT NULL,"
+            " at_ms {int} NOT NULL,"
+            " actor TEXT NOT NULL,"
+            " status TEXT NOT NULL,"
+            " agency TEXT NOT NULL,"
+            " reason TEXT NOT NULL,"
+            " PRIMARY KEY (alert_id, seq))",
+        ),
+    ),
 )
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version

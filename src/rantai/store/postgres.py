@@ -38,12 +38,17 @@ from psycopg.rows import TupleRow
 
 from rantai.store.base import (
     INT64_MAX,
+    SUPERVISED_HEIGHT_KEY,
     AccessLogRecord,
+    AlertChange,
+    AlertRecord,
     BlockRecord,
     ConnectionPool,
     StoreError,
     TxRecord,
     check_access_log_records,
+    check_alert_change,
+    check_alert_records,
     check_block_record,
     iter_blocks_by_height,
 )
@@ -68,6 +73,8 @@ FETCH_ROWS: Final = 2_000
 MIGRATION_LOCK_KEY: Final = 0x72616E74616901
 COMMIT_LOCK_KEY: Final = 0x72616E74616902
 ACCESS_LOG_LOCK_KEY: Final = 0x72616E74616903
+# Serialises writers of alerts (the supervisor and reviewers, in any process).
+ALERTS_LOCK_KEY: Final = 0x72616E74616904
 
 _STAGING_DDL: Final = (
     'CREATE TEMPORARY TABLE state_in (key TEXT COLLATE "C" NOT NULL, value BYTEA)'
@@ -369,6 +376,149 @@ class PostgresStore:
                 " ORDER BY seq DESC LIMIT 1"
             ).fetchone()
         return None if row is None else AccessLogRecord(*row)
+
+    # -- alerts (rantai.supervision) ----------------------------------------------------------
+
+    def supervised_height(self) -> int | None:
+        """The last height whose events supervision has processed, or ``None``."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT value FROM meta WHERE key = %s", (SUPERVISED_HEIGHT_KEY,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def record_alerts(
+        self, alerts: Sequence[AlertRecord], changes: Sequence[AlertChange], height: int
+    ) -> None:
+        """Insert new alerts and their first history entries; record ``height`` as supervised.
+
+        Raises:
+            StoreError: see ``check_alert_records``, or the server fails; nothing is written.
+        """
+        alert_rows = [
+            (a.alert_id, a.monitor, a.height, a.at_ms, a.score, a.status, a.agency, a.detail)
+            for a in alerts
+        ]
+        change_rows = [
+            (c.alert_id, c.seq, c.at_ms, c.actor, c.status, c.agency, c.reason) for c in changes
+        ]
+        with self._write_lock, _translate(f"alerts of height {height} not recorded"):
+            conn = self._require_writer()
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (ALERTS_LOCK_KEY,))
+                row = cur.execute("SELECT max(alert_id) FROM alerts").fetchone()
+                last: int | None = None if row is None else row[0]
+                row = cur.execute(
+                    "SELECT value FROM meta WHERE key = %s", (SUPERVISED_HEIGHT_KEY,)
+                ).fetchone()
+                supervised = None if row is None else int(row[0])
+                check_alert_records(alerts, changes, height, last or 0, supervised)
+                if alert_rows:
+                    cur.executemany(
+                        "INSERT INTO alerts"
+                        " (alert_id, monitor, height, at_ms, score, status, agency, detail)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        alert_rows,
+                    )
+                if change_rows:
+                    cur.executemany(
+                        "INSERT INTO alert_history"
+                        " (alert_id, seq, at_ms, actor, status, agency, reason)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        change_rows,
+                    )
+                cur.execute(
+                    "INSERT INTO meta (key, value) VALUES (%s, %s)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (SUPERVISED_HEIGHT_KEY, str(height)),
+                )
+
+    def change_alert(self, alert: AlertRecord, change: AlertChange) -> None:
+        """Set an alert's status and agency and append the change to its history.
+
+        Raises:
+            StoreError: the alert is unknown, ``change.seq`` is not the next of its history,
+                or the server fails; nothing is written.
+        """
+        check_alert_change(change)
+        with self._write_lock, _translate(f"alert {alert.alert_id} not changed"):
+            conn = self._require_writer()
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (ALERTS_LOCK_KEY,))
+                row = cur.execute(
+                    "SELECT max(seq) FROM alert_history WHERE alert_id = %s", (alert.alert_id,)
+                ).fetchone()
+                last: int | None = None if row is None else row[0]
+                if last is None or change.seq != last + 1 or change.alert_id != alert.alert_id:
+                    raise StoreError(f"alert {alert.alert_id}: change {change.seq} is not next")
+                cur.execute(
+                    "UPDATE alerts SET status = %s, agency = %s WHERE alert_id = %s",
+                    (alert.status, alert.agency, alert.alert_id),
+                )
+                cur.execute(
+                    "INSERT INTO alert_history"
+                    " (alert_id, seq, at_ms, actor, status, agency, reason)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        change.alert_id,
+                        change.seq,
+                        change.at_ms,
+                        change.actor,
+                        change.status,
+                        change.agency,
+                        change.reason,
+                    ),
+                )
+
+    def last_alert_id(self) -> int:
+        """The greatest alert id, 0 when there is none."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT max(alert_id) FROM alerts").fetchone()
+        last: int | None = None if row is None else row[0]
+        return last or 0
+
+    def get_alert(self, alert_id: int) -> AlertRecord | None:
+        """The alert ``alert_id``, or ``None``."""
+        if not 0 <= alert_id <= INT64_MAX:
+            return None
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT alert_id, monitor, height, at_ms, score, status, agency, detail"
+                " FROM alerts WHERE alert_id = %s",
+                (alert_id,),
+            ).fetchone()
+        return None if row is None else AlertRecord(*row)
+
+    def list_alerts(self, status: str | None, after_id: int, limit: int) -> list[AlertRecord]:
+        """Up to ``limit`` alerts with id above ``after_id`` (and ``status``), in id order."""
+        bounds = (min(max(after_id, -1), INT64_MAX), min(max(limit, 0), INT64_MAX))
+        with self._reading() as conn:
+            if status is None:
+                rows = conn.execute(
+                    "SELECT alert_id, monitor, height, at_ms, score, status, agency, detail"
+                    " FROM alerts WHERE alert_id > %s ORDER BY alert_id LIMIT %s",
+                    bounds,
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT alert_id, monitor, height, at_ms, score, status, agency, detail"
+                    " FROM alerts WHERE status = %s AND alert_id > %s"
+                    " ORDER BY alert_id LIMIT %s",
+                    (status, *bounds),
+                ).fetchall()
+        return [AlertRecord(*row) for row in rows]
+
+    def alert_history(self, alert_id: int) -> list[AlertChange]:
+        """The history of alert ``alert_id`` in ``seq`` order."""
+        if not 0 <= alert_id <= INT64_MAX:
+            return []
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT alert_id, seq, at_ms, actor, status, agency, reason"
+                " FROM alert_history WHERE alert_id = %s ORDER BY seq",
+                (alert_id,),
+            ).fetchall()
+        return [AlertChange(*row) for row in rows]
 
     def _iter_rows(
         self, sql: LiteralString, params: tuple[Any, ...]

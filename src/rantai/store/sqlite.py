@@ -29,12 +29,17 @@ from typing import Any, Final
 
 from rantai.store.base import (
     INT64_MAX,
+    SUPERVISED_HEIGHT_KEY,
     AccessLogRecord,
+    AlertChange,
+    AlertRecord,
     BlockRecord,
     ConnectionPool,
     StoreError,
     TxRecord,
     check_access_log_records,
+    check_alert_change,
+    check_alert_records,
     check_block_record,
     iter_blocks_by_height,
 )
@@ -63,6 +68,8 @@ _STATE_AT_SQL: Final = (
 )
 
 _ACCESS_LOG_COLUMNS: Final = "seq, at_ms, party, method, path, query, status, hash"
+_ALERT_COLUMNS: Final = "alert_id, monitor, height, at_ms, score, status, agency, detail"
+_CHANGE_COLUMNS: Final = "alert_id, seq, at_ms, actor, status, agency, reason"
 
 
 @contextmanager
@@ -325,6 +332,142 @@ class SqliteStore:
                 f"SELECT {_ACCESS_LOG_COLUMNS} FROM access_log ORDER BY seq DESC LIMIT 1"
             ).fetchone()
         return None if row is None else AccessLogRecord(*row)
+
+    # -- alerts (rantai.supervision) ----------------------------------------------------------
+
+    def supervised_height(self) -> int | None:
+        """The last height whose events supervision has processed, or ``None``."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (SUPERVISED_HEIGHT_KEY,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def record_alerts(
+        self, alerts: Sequence[AlertRecord], changes: Sequence[AlertChange], height: int
+    ) -> None:
+        """Insert new alerts and their first history entries; record ``height`` as supervised.
+
+        Raises:
+            StoreError: see ``check_alert_records``; nothing is written.
+        """
+        alert_rows = [
+            (a.alert_id, a.monitor, a.height, a.at_ms, a.score, a.status, a.agency, a.detail)
+            for a in alerts
+        ]
+        change_rows = [
+            (c.alert_id, c.seq, c.at_ms, c.actor, c.status, c.agency, c.reason) for c in changes
+        ]
+        with self._write_lock, _translate(f"alerts of height {height} not recorded"):
+            conn = self._require_writer()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                last: int | None = conn.execute("SELECT max(alert_id) FROM alerts").fetchone()[0]
+                row = conn.execute(
+                    "SELECT value FROM meta WHERE key = ?", (SUPERVISED_HEIGHT_KEY,)
+                ).fetchone()
+                supervised = None if row is None else int(row[0])
+                check_alert_records(alerts, changes, height, last or 0, supervised)
+                conn.executemany(
+                    f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    alert_rows,
+                )
+                conn.executemany(
+                    f"INSERT INTO alert_history ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    change_rows,
+                )
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (SUPERVISED_HEIGHT_KEY, str(height)),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
+
+    def change_alert(self, alert: AlertRecord, change: AlertChange) -> None:
+        """Set an alert's status and agency and append the change to its history.
+
+        Raises:
+            StoreError: the alert is unknown, or ``change.seq`` is not the next of its
+                history; nothing is written.
+        """
+        check_alert_change(change)
+        with self._write_lock, _translate(f"alert {alert.alert_id} not changed"):
+            conn = self._require_writer()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                last: int | None = conn.execute(
+                    "SELECT max(seq) FROM alert_history WHERE alert_id = ?", (alert.alert_id,)
+                ).fetchone()[0]
+                if last is None or change.seq != last + 1 or change.alert_id != alert.alert_id:
+                    raise StoreError(f"alert {alert.alert_id}: change {change.seq} is not next")
+                conn.execute(
+                    "UPDATE alerts SET status = ?, agency = ? WHERE alert_id = ?",
+                    (alert.status, alert.agency, alert.alert_id),
+                )
+                conn.execute(
+                    f"INSERT INTO alert_history ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        change.alert_id,
+                        change.seq,
+                        change.at_ms,
+                        change.actor,
+                        change.status,
+                        change.agency,
+                        change.reason,
+                    ),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
+
+    def last_alert_id(self) -> int:
+        """The greatest alert id, 0 when there is none."""
+        with self._reading() as conn:
+            last: int | None = conn.execute("SELECT max(alert_id) FROM alerts").fetchone()[0]
+        return last or 0
+
+    def get_alert(self, alert_id: int) -> AlertRecord | None:
+        """The alert ``alert_id``, or ``None``."""
+        if not 0 <= alert_id <= INT64_MAX:
+            return None
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", (alert_id,)
+            ).fetchone()
+        return None if row is None else AlertRecord(*row)
+
+    def list_alerts(self, status: str | None, after_id: int, limit: int) -> list[AlertRecord]:
+        """Up to ``limit`` alerts with id above ``after_id`` (and ``status``), in id order."""
+        bounds = (min(max(after_id, -1), INT64_MAX), min(max(limit, 0), INT64_MAX))
+        with self._reading() as conn:
+            if status is None:
+                rows = conn.execute(
+                    f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id > ?"
+                    " ORDER BY alert_id LIMIT ?",
+                    bounds,
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE status = ? AND alert_id > ?"
+                    " ORDER BY alert_id LIMIT ?",
+                    (status, *bounds),
+                ).fetchall()
+        return [AlertRecord(*row) for row in rows]
+
+    def alert_history(self, alert_id: int) -> list[AlertChange]:
+        """The history of alert ``alert_id`` in ``seq`` order."""
+        if not 0 <= alert_id <= INT64_MAX:
+            return []
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_CHANGE_COLUMNS} FROM alert_history WHERE alert_id = ? ORDER BY seq",
+                (alert_id,),
+            ).fetchall()
+        return [AlertChange(*row) for row in rows]
 
     def _iter_rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[tuple[str, bytes]]:
         # One statement, so one snapshot; the connection is held until the iterator ends.

@@ -1,0 +1,342 @@
+"""The supervisor: feeds committed blocks to the monitors and keeps the alerts.
+
+```
+Node.subscribe -> wake -> catch_up(): every block above the last one fed, from the store,
+    in height order -> movements_of(receipts) -> each monitor, in order -> alerts
+    -> Store.record_alerts (alerts, their first history entry, the supervised height)
+review, escalate, dismiss, assign -> workflow.next_state -> Store.change_alert
+```
+It reads committed blocks only and writes only its own tables (``alerts``,
+``alert_history``, and ``supervised_height`` in ``meta``); it never changes ledger state.
+
+Catch-up and determinism: monitors keep their windows in memory, so on start the supervisor
+feeds them every block from genesis. Alerts of heights already supervised (recorded before a
+restart) are not written again; from the next height on they are. Monitors are pure
+functions of the movements and of the ledger state at each movement's height (read from the
+store's state log), so the rebuilt windows, and the alerts that follow, are the same as
+without the restart. Alert ids are dense, in order of raising; the first history entry of an
+alert is stamped with its block's time, so a replay writes identical rows.
+
+Threads: the node's listener only sets an event; one thread of the supervisor's own does the
+work, so a block's commit never waits for the monitors. ``catch_up`` may also be called
+directly (tests, tools); a lock keeps one caller at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+import msgspec
+
+from rantai.core.block import Header, Receipt
+from rantai.core.claims import Claim, find_claim
+from rantai.core.encoding import decode
+from rantai.core.records import Party, party_key
+from rantai.core.state import StateView, namespace_type
+from rantai.node.node import Node, wall_clock_ms
+from rantai.store.base import AlertChange, AlertRecord, Store, StoreError
+from rantai.supervision.events import movements_of
+from rantai.supervision.monitors import Alert, Monitor
+from rantai.supervision.workflow import OPEN, REASON_CHARS_MAX, WorkflowError, next_state
+
+__all__ = ["AlertView", "StoreContext", "Supervisor"]
+
+BLOCKS_PER_COMMIT: Final = 1_000  # supervised blocks written per database transaction
+POLL_S: Final = 1.0  # the thread also looks for new blocks this often without a wake-up
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """An alert as read back: the stored record, its detail decoded, and its history."""
+
+    record: AlertRecord
+    parties: tuple[str, ...]
+    txs: tuple[str, ...]
+    facts: Mapping[str, str | int]
+    history: tuple[AlertChange, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "id": r.alert_id,
+            "monitor": r.monitor,
+            "height": r.height,
+            "at_ms": r.at_ms,
+            "score": r.score,
+            "status": r.status,
+            "agency": r.agency or None,
+            "parties": list(self.parties),
+            "txs": list(self.txs),
+            "facts": dict(self.facts),
+            "history": [
+                {
+                    "seq": c.seq,
+                    "at_ms": c.at_ms,
+                    "actor": c.actor,
+                    "status": c.status,
+                    "agency": c.agency or None,
+                    "reason": c.reason,
+                }
+                for c in self.history
+            ],
+        }
+
+
+class _Detail(msgspec.Struct, frozen=True):
+    parties: tuple[str, ...]
+    txs: tuple[str, ...]
+    facts: dict[str, str | int]
+
+
+class _StateAt(Mapping[str, Any]):
+    """Decoded ledger state after block ``height``, read key by key from the state log."""
+
+    def __init__(self, store: Store, height: int) -> None:
+        self._store = store
+        self._height = height
+        self._cache: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._cache:
+            raw = self._store.get_state_at(key, self._height)
+            self._cache[key] = None if raw is None else decode(raw, namespace_type(key))
+        value = self._cache[key]
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:  # only lookups are needed
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+class StoreContext:
+    """``MonitorContext`` over the store: party facts as of one committed height."""
+
+    def __init__(self, store: Store, height: int, at_ms: int) -> None:
+        self._state = _StateAt(store, height)
+        self._at_ms = at_ms
+
+    def residency(self, party: str) -> str | None:
+        found = find_claim(StateView(self._state), party, "residency", self._at_ms)
+        return found.value if isinstance(found, Claim) else None
+
+    def party_name(self, party: str) -> str | None:
+        record: Party | None = self._state.get(party_key(party))
+        return None if record is None else record.name
+
+
+class Supervisor:
+    """AML monitors over one store's committed blocks, and the alerts they raise.
+
+    Parameters:
+        store: the node's store (blocks are read from it, alerts written to it).
+        monitors: makes a fresh set of monitors (called again whenever the supervisor has to
+            rebuild them from genesis).
+        clock_ms: the time stamped on status changes.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        monitors: Callable[[], Sequence[Monitor]],
+        *,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        blocks_per_commit: int = BLOCKS_PER_COMMIT,
+    ) -> None:
+        self.store = store
+        self._make_monitors = monitors
+        self._clock_ms = clock_ms
+        self._blocks_per_commit = blocks_per_commit
+        self._lock = threading.Lock()
+        self._monitors: Sequence[Monitor] = ()
+        self._fed: int | None = None  # the last height fed to the monitors; None: not started
+        self._stored = -1  # the last height whose alerts are in the store
+        self._next_id = 1
+        self._listeners: list[Callable[[Sequence[AlertRecord]], None]] = []
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- feeding the monitors ------------------------------------------------------------------
+
+    def catch_up(self) -> int:
+        """Feed every committed block not yet fed; return how many alerts were recorded.
+
+        Raises:
+            StoreError: the store failed or refused the alerts (another supervisor wrote
+                them first); the monitors are rebuilt from genesis on the next call.
+        """
+        with self._lock:
+            try:
+                return self._catch_up()
+            except BaseException:
+                self._fed = None
+                raise
+
+    def _catch_up(self) -> int:
+        if self._fed is None:
+            self._monitors = tuple(self._make_monitors())
+            self._fed = -1
+            supervised = self.store.supervised_height()
+            self._stored = -1 if supervised is None else supervised
+            self._next_id = self.store.last_alert_id() + 1
+        alerts: list[AlertRecord] = []
+        recorded = 0
+        unwritten = 0
+        for block in self.store.iter_blocks(self._fed + 1):
+            header = decode(block.header, Header)
+            found = self._feed(header, [decode(tx.receipt, Receipt) for tx in block.txs])
+            self._fed = block.height
+            if block.height <= self._stored:
+                continue  # replaying what was recorded before a restart
+            alerts.extend(self._record_of(alert) for alert in found)
+            unwritten += 1
+            if unwritten >= self._blocks_per_commit:
+                recorded += self._write(alerts, block.height)
+                alerts, unwritten = [], 0
+        if unwritten:
+            recorded += self._write(alerts, self._fed)
+        return recorded
+
+    def _feed(self, header: Header, receipts: Sequence[Receipt]) -> list[Alert]:
+        ctx = StoreContext(self.store, header.height, header.timestamp_ms)
+        return [
+            alert
+            for movement in movements_of(header.height, header.timestamp_ms, receipts)
+            for monitor in self._monitors
+            for alert in monitor.observe(movement, ctx)
+        ]
+
+    def _record_of(self, alert: Alert) -> AlertRecord:
+        detail = _Detail(alert.parties, alert.txs, dict(alert.facts))
+        record = AlertRecord(
+            self._next_id,
+            alert.monitor,
+            alert.height,
+            alert.at_ms,
+            alert.score,
+            OPEN,
+            "",
+            msgspec.json.encode(detail, order="sorted"),
+        )
+        self._next_id += 1
+        return record
+
+    def _write(self, alerts: list[AlertRecord], height: int) -> int:
+        changes = [
+            AlertChange(a.alert_id, 1, a.at_ms, f"monitor/{a.monitor}", OPEN, "", "raised")
+            for a in alerts
+        ]
+        self.store.record_alerts(alerts, changes, height)
+        self._stored = height
+        for listener in self._listeners:
+            listener(alerts)
+        return len(alerts)
+
+    def on_alerts(self, listener: Callable[[Sequence[AlertRecord]], None]) -> None:
+        """Call ``listener`` with the alerts of each write (on the supervisor's thread)."""
+        self._listeners.append(listener)
+
+    # -- running beside a node -----------------------------------------------------------------
+
+    def attach(self, node: Node) -> Callable[[], None]:
+        """Wake up after each block ``node`` commits; return a function that detaches."""
+        return node.subscribe(lambda _block: self._wake.set())
+
+    def start(self, poll_s: float = POLL_S) -> None:
+        """Catch up and follow new blocks on a thread of its own, until ``stop``."""
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(poll_s,), name="rantai-supervisor", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (after the block it is feeding, if any)."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        thread.join()
+
+    def _run(self, poll_s: float) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self.catch_up()
+            except StoreError:
+                log.exception("supervision: catch-up failed; retrying")
+            self._wake.wait(poll_s)
+
+    # -- reading and reviewing alerts ----------------------------------------------------------
+
+    def alert(self, alert_id: int) -> AlertView | None:
+        """The alert ``alert_id`` with its history, or ``None``."""
+        record = self.store.get_alert(alert_id)
+        if record is None:
+            return None
+        return _view(record, self.store.alert_history(alert_id))
+
+    def alerts(self, status: str | None, after_id: int, limit: int) -> list[AlertView]:
+        """Up to ``limit`` alerts after ``after_id`` in id order (with ``status``, if given)."""
+        return [
+            _view(record, self.store.alert_history(record.alert_id))
+            for record in self.store.list_alerts(status, after_id, limit)
+        ]
+
+    def change(
+        self,
+        alert_id: int,
+        action: str,
+        actor: str,
+        *,
+        reason: str = "",
+        to_agency: str = "",
+        agencies: Collection[str] = (),
+    ) -> AlertView | None:
+        """Apply a workflow action (``rantai.supervision.workflow``) as ``actor``; the alert
+        with its history after it, or ``None`` for an unknown alert.
+
+        Raises:
+            WorkflowError: the action is refused (``bad_field`` for a reason that is too long
+                or holds NUL, then the workflow's codes).
+            StoreError: the store failed, or another change was written first.
+        """
+        if len(reason) > REASON_CHARS_MAX or "\x00" in reason:
+            raise WorkflowError("bad_field", f"reason: at most {REASON_CHARS_MAX} characters")
+        with self._lock:
+            record = self.store.get_alert(alert_id)
+            if record is None:
+                return None
+            history = self.store.alert_history(alert_id)
+            status, agency = next_state(
+                record.status,
+                record.agency,
+                action,
+                reason=reason,
+                to_agency=to_agency,
+                agencies=agencies,
+            )
+            changed = replace(record, status=status, agency=agency)
+            entry = AlertChange(
+                alert_id, len(history) + 1, self._clock_ms(), actor, status, agency, reason
+            )
+            self.store.change_alert(changed, entry)
+        return _view(changed, (*history, entry))
+
+
+def _view(record: AlertRecord, history: Sequence[AlertChange]) -> AlertView:
+    detail = msgspec.json.decode(record.detail, type=_Detail)
+    return AlertView(record, detail.parties, detail.txs, detail.facts, tuple(history))
