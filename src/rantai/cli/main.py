@@ -1,4 +1,4 @@
-"""``rantai``: init, submit, show, verify, keys.
+"""``rantai``: init, submit, show, verify, keys, bench.
 
 Exit codes, one table for every command:
 
@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rantai import sdk
+from rantai.cli.bench import bench
 from rantai.cli.demo import run_demo, run_embedded_demo
 from rantai.cli.serve import up
 from rantai.core import codes
@@ -48,6 +49,7 @@ keys_app = typer.Typer(help="Make key files.")
 app.add_typer(show_app, name="show", no_args_is_help=True)
 app.add_typer(keys_app, name="keys", no_args_is_help=True)
 app.command()(up)
+app.command()(bench)
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2

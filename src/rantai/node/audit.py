@@ -13,7 +13,7 @@ entry's ``seq``, at the head height) and what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rantai.core.block import BlockSignature, Header, Receipt, header_hash, signature_valid
@@ -76,11 +76,21 @@ def audit(
     checker = _EnvelopeChecker(verify_workers)
     try:
         report.head_height = store.head_height()
-        for height in range(0 if report.head_height is None else report.head_height + 1):
-            block = store.get_block(height)
+        count = 0 if report.head_height is None else report.head_height + 1
+        # A pipeline of two: block N+1 is read and its signatures verified in the pool while
+        # block N executes here. Failures are still reported in height order.
+        upcoming = store.get_block(0) if count else None
+        ticket = checker.start(ledger, upcoming)
+        for height in range(count):
+            block = upcoming
             if block is None:
                 raise AuditFailure(height, f"expected block {height}: missing")
-            _check_block(ledger, checker, block, height, report)
+            current = ticket
+            upcoming = store.get_block(height + 1) if height + 1 < count else None
+            header, certificate = _check_header(ledger, block, height)
+            txs = checker.finish(current, block, height)
+            ticket = checker.start(ledger, upcoming)
+            _check_replay(ledger, block, header, certificate, txs, report)
             if progress is not None:
                 progress(height)
         _check_current_state(store, ledger, report)
@@ -93,9 +103,10 @@ def audit(
     return report
 
 
-def _check_block(
-    ledger: Ledger, checker: _EnvelopeChecker, block: BlockRecord, height: int, report: AuditReport
-) -> None:
+def _check_header(
+    ledger: Ledger, block: BlockRecord, height: int
+) -> tuple[Header, tuple[BlockSignature, ...]]:
+    """The stored header and certificate of ``block``, once they read and link up."""
     if block.height != height:
         raise AuditFailure(
             height, f"expected block {height}, found {block.height}: missing or out of order"
@@ -109,7 +120,19 @@ def _check_block(
         raise AuditFailure(height, "stored header hash is not the hash of the stored header")
     if header.height != height or header.prev_hash != ledger.head_hash:
         raise AuditFailure(height, "header does not link to the previous block")
-    txs = checker.check(ledger, block, height)
+    return header, certificate
+
+
+def _check_replay(
+    ledger: Ledger,
+    block: BlockRecord,
+    header: Header,
+    certificate: tuple[BlockSignature, ...],
+    txs: list[SignedTx],
+    report: AuditReport,
+) -> None:
+    """Execute ``block``'s checked transactions ``txs`` and compare with what is stored."""
+    height = header.height
     if [r.index for r in block.txs] != list(range(len(block.txs))):
         raise AuditFailure(height, "transactions out of order in the block")
     try:
@@ -145,15 +168,36 @@ class _EnvelopeChecker:
         self.workers = workers
         self._verifier: Verifier | None = None
 
-    def check(self, ledger: Ledger, block: BlockRecord, height: int) -> list[SignedTx]:
+    def start(
+        self, ledger: Ledger, block: BlockRecord | None
+    ) -> Callable[[], Sequence[SignedTx | Refused]]:
+        """Start the checks of ``block``'s envelopes; ``finish`` takes their answer.
+
+        Until genesis has executed there is no chain id to check against, so those checks
+        wait until the answer is asked for (after the previous block executed)."""
+        if block is None:
+            return list
+        raws = [r.envelope for r in block.txs]
+        if self._verifier is None:
+            return lambda: self._check_now(ledger, raws)
+        return self._verifier.check_later(raws)
+
+    def _check_now(self, ledger: Ledger, raws: list[bytes]) -> Sequence[SignedTx | Refused]:
         if self._verifier is None:
             chain = ledger.chain
             if chain is None:  # genesis: the chain id is the one genesis declares
-                checked = [self._check_genesis(r.envelope) for r in block.txs]
-            else:
-                self._verifier = Verifier(chain.chain_id, self.workers)
-        if self._verifier is not None:
-            checked = self._verifier.check([r.envelope for r in block.txs])
+                return [self._check_genesis(raw) for raw in raws]
+            self._verifier = Verifier(chain.chain_id, self.workers)
+        return self._verifier.check(raws)
+
+    def finish(
+        self,
+        ticket: Callable[[], Sequence[SignedTx | Refused]],
+        block: BlockRecord,
+        height: int,
+    ) -> list[SignedTx]:
+        """The checked transactions of ``block``; the first refused one fails the audit."""
+        checked = ticket()
         txs: list[SignedTx] = []
         for index, (record, item) in enumerate(zip(block.txs, checked, strict=True)):
             if isinstance(item, Refused):

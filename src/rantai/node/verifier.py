@@ -9,7 +9,7 @@ microseconds) to get the typed transaction.
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -63,19 +63,29 @@ class Verifier:
 
     def check(self, raws: Sequence[bytes]) -> list[Admitted]:
         """Return, per envelope and in order, the checked transaction or why it was refused."""
+        return self.check_later(raws)()
+
+    def check_later(self, raws: Sequence[bytes]) -> Callable[[], list[Admitted]]:
+        """Start checking ``raws`` in the pool; return the function that waits for ``check``'s
+        answer. Lets the caller work (execute the previous block) while the workers verify.
+        Without a pool, or for a small batch, the checks run when the answer is asked for."""
         if self._pool is None or len(raws) < CHUNK_ENVELOPES_MIN:
-            return [self._check_one(raw, verify_signature=True) for raw in raws]
+            return lambda: [self._check_one(raw, verify_signature=True) for raw in raws]
         size = max(CHUNK_ENVELOPES_MIN, -(-len(raws) // (self.workers * 2)))
         chunks = [raws[i : i + size] for i in range(0, len(raws), size)]
         futures = [self._pool.submit(_check_chunk, self.chain_id, c) for c in chunks]
-        out: list[Admitted] = []
-        for chunk, future in zip(chunks, futures, strict=True):
-            for raw, verdict in zip(chunk, future.result(), strict=True):
-                if verdict is None:
-                    out.append(self._check_one(raw, verify_signature=False))
-                else:
-                    out.append(Refused(*verdict))
-        return out
+
+        def answer() -> list[Admitted]:
+            out: list[Admitted] = []
+            for chunk, future in zip(chunks, futures, strict=True):
+                for raw, verdict in zip(chunk, future.result(), strict=True):
+                    if verdict is None:
+                        out.append(self._check_one(raw, verify_signature=False))
+                    else:
+                        out.append(Refused(*verdict))
+            return out
+
+        return answer
 
     def _check_one(self, raw: bytes, *, verify_signature: bool) -> Admitted:
         try:

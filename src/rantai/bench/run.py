@@ -1,0 +1,314 @@
+"""``rantai bench``: build a regulated chain, then measure it, phase by phase.
+
+1. setup: a new chain in a temporary directory (embedded SQLite store, WAL,
+   ``synchronous=FULL``), a KYC provider trusted by governance, an instrument with rules
+   (eligibility by ``kyc`` claim, max balance, max holders), N holders with claims and units;
+2. ``verify_per_s``: Ed25519 verifications per second on one core (PyNaCl);
+3. ``core_tx_per_s``: transfers pre-signed in worker processes, submitted to the node in
+   this process (``Node.submit``: the verifier pool, then the executor), no HTTP;
+4. ``e2e_tx_per_s``: a real ``rantai up`` process; client processes sign their share in
+   advance, then post MessagePack batches to ``POST /v1/transactions?wait=true``; counted
+   when the receipts say ``ok``. Then the same at half that rate, paced, for ``--seconds``:
+   ``p50_ms``/``p99_ms`` submit-to-commit; ``rss_mb_max`` is the node process's peak RSS;
+5. ``replay_tx_per_s``: ``rantai verify`` (``rantai.node.audit``) over the chain just made.
+
+Targets are reported next to the figures; they are never asserted.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from rantai.bench.chain import Phase, build_chain, key_of, sign_phase_parallel
+from rantai.bench.clients import ClientJob, ClientResult, run_client
+from rantai.core import codes
+from rantai.crypto.keys import verify
+from rantai.node.audit import audit
+from rantai.node.datadir import ChainFiles
+from rantai.node.node import Node
+from rantai.store import open_store
+
+__all__ = ["BenchConfig", "run_bench", "TARGETS"]
+
+CORE_BATCH_TXS: Final = 2_000
+E2E_CLIENTS: Final = 4
+E2E_BATCH_TXS: Final = 1_000
+PACE_INTERVAL_S: Final = 0.05
+VERIFY_SAMPLES: Final = 5_000
+STARTUP_S: Final = 120.0
+WAIT_S: Final = 900.0
+
+TARGETS: Final = {
+    "e2e_tx_per_s": 10_000,
+    "core_tx_per_s": 15_000,
+    "replay_tx_per_s": 20_000,
+    "p99_ms_max": 300,
+    "rss_mb_max_limit": 2_048,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    accounts: int = 10_000
+    txs: int = 200_000
+    seconds: float = 60.0
+    workers: int = os.cpu_count() or 1
+    e2e_only: bool = False  # setup and the e2e phase only: for the scaling runs
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def measure_verify(samples: int = VERIFY_SAMPLES) -> float:
+    """Ed25519 verifications per second in this thread (one core)."""
+    key = key_of("verify-probe")
+    messages = [i.to_bytes(8, "big") * 12 for i in range(samples)]
+    signed = [(m, key.sign(m)) for m in messages]
+    public = key.public_key
+    started = time.perf_counter()
+    for message, signature in signed:
+        if not verify(public, message, signature):
+            raise RuntimeError("a good signature did not verify")
+    return samples / (time.perf_counter() - started)
+
+
+def measure_core(node: Node, shares: list[list[bytes]]) -> float:
+    """Submit pre-signed transfers to ``node`` (no HTTP); committed-ok per second."""
+    raws = [raw for share in shares for raw in share]
+    ids: list[bytes] = []
+    started = time.perf_counter()
+    for i in range(0, len(raws), CORE_BATCH_TXS):
+        for result in node.submit(raws[i : i + CORE_BATCH_TXS]):
+            if result.code == codes.OK and result.tx_id is not None:
+                ids.append(result.tx_id)
+    found = node.wait(ids, WAIT_S)
+    elapsed = time.perf_counter() - started
+    ok = sum(1 for height, receipt in found.values() if receipt.code == codes.OK)
+    if ok != len(raws):
+        raise RuntimeError(f"core phase: {ok} of {len(raws)} committed ok")
+    return ok / elapsed
+
+
+class NodeProcess:
+    """A real ``rantai up`` serving the chain in ``data`` on a free loopback port."""
+
+    def __init__(self, data: Path, log: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = log.open("wb")
+        code = "from rantai.cli.main import app; app()"
+        command = [sys.executable, "-c", code, "up", "--data", str(data), "--port", str(port)]
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"rantai up did not start; see {log}")
+            time.sleep(0.1)
+
+    def rss_mb_max(self) -> float:
+        """The node process's peak resident set (VmHWM), in MiB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def run_clients(jobs: list[ClientJob]) -> list[ClientResult]:
+    """Run one process per job; start them together once all have signed."""
+    context = multiprocessing.get_context("spawn")
+    ready: Queue[int] = context.Queue()
+    out: Queue[ClientResult] = context.Queue()
+    start = context.Event()
+    processes = [
+        context.Process(target=run_client, args=(job, ready, start, out), daemon=True)
+        for job in jobs
+    ]
+    for process in processes:
+        process.start()
+    for _ in jobs:
+        ready.get(timeout=WAIT_S)
+    start.set()
+    results = [out.get(timeout=WAIT_S) for _ in jobs]
+    for process in processes:
+        process.join(60)
+    return results
+
+
+def _throughput(results: list[ClientResult]) -> tuple[float, int]:
+    batches = [b for r in results for b in r.batches]
+    if not batches:
+        return 0.0, 0
+    began = min(b[0] for b in batches)
+    ended = max(b[0] + b[1] / 1000 for b in batches)
+    ok = sum(b[3] for b in batches)
+    return ok / (ended - began), ok
+
+
+def _latency(results: list[ClientResult]) -> tuple[float, float]:
+    samples: list[float] = []
+    for result in results:
+        for _, latency_ms, txs, _ in result.batches:
+            samples.extend([latency_ms] * txs)
+    if len(samples) < 2:
+        return (samples[0], samples[0]) if samples else (0.0, 0.0)
+    cuts = statistics.quantiles(samples, n=100)
+    return cuts[49], cuts[98]
+
+
+def measure_e2e_max(url: str, phase: Phase) -> float:
+    """Committed-ok transfers per second over HTTP, clients sending as fast as answered."""
+    jobs = [ClientJob(url, phase, c, E2E_CLIENTS, E2E_BATCH_TXS) for c in range(E2E_CLIENTS)]
+    rate, ok = _throughput(run_clients(jobs))
+    if ok != phase.count:
+        raise RuntimeError(f"e2e phase: {ok} of {phase.count} committed ok")
+    return rate
+
+
+def measure_e2e(url: str, phase: Phase, seconds: float, progress: Progress) -> dict[str, float]:
+    """Max throughput over HTTP, then latency at half of it, paced, for ``seconds``."""
+    rate = measure_e2e_max(url, phase)
+    offered = rate / 2
+    per_client = offered / E2E_CLIENTS
+    batch = max(1, round(per_client * PACE_INTERVAL_S))
+    count = -(-int(offered * seconds * 1.05) // phase.accounts) * phase.accounts
+    paced = phase.after(count)
+    progress(f"latency at {offered:.0f} tx/s offered for {seconds:.0f} s")
+    jobs = [
+        ClientJob(url, paced, c, E2E_CLIENTS, batch, PACE_INTERVAL_S, seconds)
+        for c in range(E2E_CLIENTS)
+    ]
+    results = run_clients(jobs)
+    p50, p99 = _latency(results)
+    paced_rate, _ = _throughput(results)
+    not_ok = sum(txs - ok for r in results for _, _, txs, ok in r.batches)
+    figures = {
+        "e2e_tx_per_s": rate,
+        "offered_tx_per_s": offered,
+        "achieved_at_offered_tx_per_s": paced_rate,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "not_ok_at_offered": not_ok,  # refused or not committed ok within the wait: should be 0
+    }
+    return figures
+
+
+def measure_replay(data: Path, workers: int) -> tuple[float, int]:
+    store = open_store(ChainFiles(data).store_target())
+    try:
+        started = time.perf_counter()
+        report = audit(store, verify_workers=workers)
+        elapsed = time.perf_counter() - started
+    finally:
+        store.close()
+    if not report.ok:
+        raise RuntimeError(f"replay failed: {report.failure}")
+    return report.txs / elapsed, report.txs
+
+
+def _multiple(count: int, of: int) -> int:
+    return max(of, -(-count // of) * of)
+
+
+def run_bench(config: BenchConfig, progress: Progress = _quiet) -> dict[str, Any]:
+    """Every figure of one run, as a flat JSON-ready dict."""
+    figures: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "accounts": config.accounts,
+        "store": "sqlite (WAL, synchronous=FULL)",
+        "rules": ["eligibility(kyc>=1)", "max_balance", "max_holders"],
+    }
+    count = config.txs if config.e2e_only else _multiple(config.txs, config.accounts)
+    figures["txs_per_phase"] = count
+    with tempfile.TemporaryDirectory(prefix="rantai-bench-") as tmp:
+        data = Path(tmp) / "chain"
+        progress(f"setup: {config.accounts} accounts with claims and units")
+        started = time.perf_counter()
+        node = build_chain(data, config.accounts, config.workers, time.time_ns() // 1_000_000)
+        figures["setup_s"] = time.perf_counter() - started
+        core_phase = Phase(config.accounts, count, 0)
+        try:
+            if not config.e2e_only:
+                progress("verify_per_s")
+                figures["verify_per_s"] = measure_verify()
+                progress(f"core: signing {count} transfers")
+                shares = sign_phase_parallel(core_phase, 1, config.workers)
+                progress(f"core: {count} transfers through the node")
+                figures["core_tx_per_s"] = measure_core(node, shares)
+        finally:
+            node.stop()
+            node.store.close()
+        progress(f"e2e: {count} transfers over HTTP")
+        server = NodeProcess(data, Path(tmp) / "up.log")
+        try:
+            e2e_phase = core_phase if config.e2e_only else core_phase.after(count)
+            if config.e2e_only:
+                figures["e2e_tx_per_s"] = measure_e2e_max(server.url, e2e_phase)
+            else:
+                figures.update(measure_e2e(server.url, e2e_phase, config.seconds, progress))
+            figures["rss_mb_max"] = server.rss_mb_max()
+        finally:
+            server.stop()
+        if config.e2e_only:
+            return _rounded(figures)
+        progress("replay: rantai verify")
+        figures["replay_tx_per_s"], figures["replayed_txs"] = measure_replay(data, config.workers)
+    figures["targets"] = {
+        "e2e_tx_per_s": figures["e2e_tx_per_s"] >= TARGETS["e2e_tx_per_s"],
+        "core_tx_per_s": figures["core_tx_per_s"] >= TARGETS["core_tx_per_s"],
+        "replay_tx_per_s": figures["replay_tx_per_s"] >= TARGETS["replay_tx_per_s"],
+        "p99_ms": figures["p99_ms"] <= TARGETS["p99_ms_max"],
+        "rss_mb_max": figures["rss_mb_max"] <= TARGETS["rss_mb_max_limit"],
+    }
+    return _rounded(figures)
+
+
+def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()}

@@ -1,0 +1,100 @@
+"""The audit's pipeline: block N+1's signatures checked in the pool while block N executes.
+
+Blocks here hold more than ``CHUNK_ENVELOPES_MIN`` envelopes, so the pool really is used.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from tests.node.harness import market, new_node, send
+
+from rantai.core.ids import account_id
+from rantai.core.kinds.transfers import Transfer
+from rantai.node.audit import audit
+from rantai.node.verifier import CHUNK_ENVELOPES_MIN, Refused, Verifier
+from rantai.store import open_store
+
+TXS_PER_BLOCK = CHUNK_ENVELOPES_MIN * 2
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
+    """A chain with three blocks of TXS_PER_BLOCK transfers at the end; their heights."""
+    data = tmp_path_factory.mktemp("pipeline")
+    node = new_node(data)
+    market(node)
+    a, b = account_id("inv-0"), account_id("inv-1")
+    heights = []
+    for _ in range(3):
+        codes = send(node, [("inv-0", Transfer(a, b, "BOND1", 1, "p"))] * TXS_PER_BLOCK)
+        assert set(codes) == {"ok"}
+        heights.append(node.store.head_height() or 0)
+    node.stop()
+    node.store.close()
+    return data, heights
+
+
+def _audit(db: Path, workers: int) -> tuple[int | None, str, bytes]:
+    store = open_store(str(db))
+    try:
+        report = audit(store, verify_workers=workers)
+    finally:
+        store.close()
+    failure = report.failure
+    return (
+        (None, "", report.state_root) if failure is None else (failure.height, failure.problem, b"")
+    )
+
+
+def test_pool_and_thread_replays_agree(chain: tuple[Path, list[int]]) -> None:
+    data, _ = chain
+    in_thread = _audit(data / "ledger.db", 0)
+    pooled = _audit(data / "ledger.db", 2)
+    assert in_thread[0] is None and pooled == in_thread
+
+
+def test_a_bad_signature_in_a_prefetched_block_fails_at_its_height(
+    chain: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    data, heights = chain
+    db_path = tmp_path / "ledger.db"
+    db_path.write_bytes((data / "ledger.db").read_bytes())
+    bad = heights[1]
+    with sqlite3.connect(db_path) as db:
+        envelope = db.execute(
+            "SELECT envelope FROM txs WHERE height = ? AND tx_index = 70", (bad,)
+        ).fetchone()[0]
+        flipped = bytearray(envelope)
+        flipped[-2] ^= 1
+        db.execute(
+            "UPDATE txs SET envelope = ? WHERE height = ? AND tx_index = 70",
+            (bytes(flipped), bad),
+        )
+    height, problem, _ = _audit(db_path, 2)
+    assert height == bad
+    assert "transaction 70" in problem
+
+
+def test_check_later_answers_as_check_does(chain: tuple[Path, list[int]]) -> None:
+    data, heights = chain
+    store = open_store(str(data / "ledger.db"))
+    try:
+        block = store.get_block(heights[0])
+    finally:
+        store.close()
+    assert block is not None
+    raws = [t.envelope for t in block.txs]
+    raws[3] = raws[3][:-1] + bytes([raws[3][-1] ^ 1])
+    verifier = Verifier("rantai-test", 2)
+    try:
+        answer = verifier.check_later(raws)
+        now = verifier.check(raws)
+        later = answer()
+    finally:
+        verifier.close()
+    assert later == now
+    assert isinstance(later[3], Refused)
+    assert [getattr(x, "tx_id", None) for x in later] == [getattr(x, "tx_id", None) for x in now]
