@@ -71,6 +71,8 @@ OPERATIONS = [
     ("GET", "/v1/transactions/{tx_id}"),
     ("GET", "/v1/blocks/{height}"),
     ("GET", "/v1/access-log"),
+    ("GET", "/v1/instruments/{code}/concentration"),
+    ("GET", "/v1/instruments/{code}/register.csv"),
     ("GET", "/v1/alerts"),
     ("GET", "/v1/alerts/{alert_id}"),
     # Dry runs: signed over their body, which these generated cases cannot sign; they check

@@ -33,6 +33,7 @@ from rantai.api.errors import JsonResponse, install_handlers
 from rantai.api.feed import STREAMS_MAX, WAITING_TXS_MAX, BlockFeed
 from rantai.api.metrics import Metrics
 from rantai.api.public import public_routes
+from rantai.api.reports import router as reports_router
 from rantai.api.signed import router as signed_router
 from rantai.api.submit import submit_routes
 from rantai.core.readauth import READ_FRESHNESS_MS
@@ -110,6 +111,7 @@ def create_app(
     app.include_router(signed_router)
     app.include_router(dryrun_router)
     app.include_router(alerts_router)
+    app.include_router(reports_router)
     app.state.rantai = ctx
     app.state.supervisor = supervisor
     _document_errors_as_served(app)
