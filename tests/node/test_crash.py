@@ -53,7 +53,7 @@ def _run_child(data: Path, kill_after_s: float) -> list[int]:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    if not ready.wait(60):
+    if not ready.wait(180):  # generous: a loaded CI machine starts Python slowly
         child.kill()
         raise AssertionError(f"child did not start: {child.stderr.read() if child.stderr else ''}")
     time.sleep(kill_after_s)
