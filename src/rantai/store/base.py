@@ -329,22 +329,6 @@ def check_alert_change(change: AlertChange) -> None:
             raise StoreError(f"alert {change.alert_id} change: text contains NUL")
 
 
-def iter_blocks_by_height(store: Store, start_height: int) -> Iterator[BlockRecord]:
-    """``Store.iter_blocks`` in terms of ``head_height`` and ``get_block``.
-
-    Blocks never change once committed, so reading them one by one up to the head seen at the
-    start is consistent even while new blocks commit.
-    """
-    head = store.head_height()
-    if head is None:
-        return
-    for height in range(max(start_height, 0), head + 1):
-        block = store.get_block(height)
-        if block is None:
-            raise StoreError(f"block {height} is missing below head {head}")
-        yield block
-
-
 class ConnectionPool(Generic[_Connection]):
     """Read connections shared by threads: check one out, use it, give it back.
 

@@ -25,10 +25,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from rantai.store.base import (
-    INT64_MAX,
     SUPERVISED_HEIGHT_KEY,
     AccessLogRecord,
     AlertChange,
@@ -36,12 +35,10 @@ from rantai.store.base import (
     BlockRecord,
     ConnectionPool,
     StoreError,
-    TxRecord,
     check_access_log_records,
     check_alert_change,
     check_alert_records,
     check_block_record,
-    iter_blocks_by_height,
 )
 from rantai.store.migrations import (
     META_DDL,
@@ -51,6 +48,7 @@ from rantai.store.migrations import (
     plan_migrations,
     statements_for,
 )
+from rantai.store.sqlreads import ALERT_COLUMNS, CHANGE_COLUMNS, Query, Row, SqlReads
 
 __all__ = ["SqliteStore"]
 
@@ -67,10 +65,6 @@ _STATE_AT_SQL: Final = (
     " GROUP BY key HAVING value IS NOT NULL ORDER BY key"
 )
 
-_ACCESS_LOG_COLUMNS: Final = "seq, at_ms, party, method, path, query, status, hash"
-_ALERT_COLUMNS: Final = "alert_id, monitor, height, at_ms, score, status, agency, detail"
-_CHANGE_COLUMNS: Final = "alert_id, seq, at_ms, actor, status, agency, reason"
-
 
 @contextmanager
 def _translate(what: str) -> Iterator[None]:
@@ -81,13 +75,15 @@ def _translate(what: str) -> Iterator[None]:
         raise StoreError(f"{what}: {exc}") from exc
 
 
-class SqliteStore:
+class SqliteStore(SqlReads):
     """A ``Store`` in the SQLite file at ``path``, created and migrated as needed.
 
     Raises:
         StoreError: the file cannot be opened, is not a database, or has a schema newer than
             this code knows.
     """
+
+    STATE_AT_SQL: ClassVar[str] = _STATE_AT_SQL
 
     def __init__(self, path: str | Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
         self.path = Path(path)
@@ -230,118 +226,7 @@ class SqliteStore:
         with self._reading() as conn:
             return _read_version(conn)
 
-    def head_height(self) -> int | None:
-        """The height of the last committed block, or ``None`` for an empty store."""
-        with self._reading() as conn:
-            head: int | None = conn.execute("SELECT max(height) FROM blocks").fetchone()[0]
-        return head
-
-    def get_block(self, height: int) -> BlockRecord | None:
-        """The block at ``height``: txs in index order, state changes in key order."""
-        with self._reading() as conn:
-            row = conn.execute(
-                "SELECT header_hash, header, certificate FROM blocks WHERE height = ?",
-                (height,),
-            ).fetchone()
-            if row is None:
-                return None
-            txs = tuple(
-                TxRecord(tx_id, tx_height, index, envelope, receipt)
-                for tx_id, tx_height, index, envelope, receipt in conn.execute(
-                    "SELECT tx_id, height, tx_index, envelope, receipt FROM txs"
-                    " WHERE height = ? ORDER BY tx_index",
-                    (height,),
-                )
-            )
-            changes: dict[str, bytes | None] = dict(
-                conn.execute(
-                    "SELECT key, value FROM state_log WHERE height = ? ORDER BY key", (height,)
-                ).fetchall()
-            )
-        header_hash, header, certificate = row
-        return BlockRecord(height, header_hash, header, certificate, txs, changes)
-
-    def iter_blocks(self, start_height: int = 0) -> Iterator[BlockRecord]:
-        """Every block from ``start_height`` to the head seen when iteration starts."""
-        return iter_blocks_by_height(self, start_height)
-
-    def get_header(self, height: int) -> tuple[bytes, bytes, bytes] | None:
-        """``(header_hash, header, certificate)`` at ``height``, or ``None``."""
-        with self._reading() as conn:
-            row: tuple[bytes, bytes, bytes] | None = conn.execute(
-                "SELECT header_hash, header, certificate FROM blocks WHERE height = ?",
-                (height,),
-            ).fetchone()
-        return row
-
-    def get_tx(self, tx_id: bytes) -> TxRecord | None:
-        """The latest inclusion of the transaction with id ``tx_id``, or ``None``."""
-        with self._reading() as conn:
-            row = conn.execute(
-                "SELECT height, tx_index, envelope, receipt FROM txs WHERE tx_id = ?"
-                " ORDER BY height DESC, tx_index DESC LIMIT 1",
-                (tx_id,),
-            ).fetchone()
-        if row is None:
-            return None
-        height, index, envelope, receipt = row
-        return TxRecord(tx_id, height, index, envelope, receipt)
-
-    def get_state(self, key: str) -> bytes | None:
-        """The current value of ``key``, or ``None`` when absent."""
-        with self._reading() as conn:
-            row = conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        value: bytes | None = None if row is None else row[0]
-        return value
-
-    def iter_state(self) -> Iterator[tuple[str, bytes]]:
-        """Every current ``(key, value)``, ordered by key, from one snapshot."""
-        return self._iter_rows("SELECT key, value FROM state ORDER BY key", ())
-
-    def get_state_at(self, key: str, height: int) -> bytes | None:
-        """The value of ``key`` after block ``height``; heights above the head read the head."""
-        with self._reading() as conn:
-            row = conn.execute(
-                "SELECT value FROM state_log WHERE key = ? AND height <= ?"
-                " ORDER BY height DESC LIMIT 1",
-                (key, height),
-            ).fetchone()
-        value: bytes | None = None if row is None else row[0]
-        return value
-
-    def iter_state_at(self, height: int) -> Iterator[tuple[str, bytes]]:
-        """Every ``(key, value)`` present after block ``height``, ordered by key.
-
-        Heights above the head read as the head; negative heights read as empty.
-        """
-        return self._iter_rows(_STATE_AT_SQL, (height,))
-
-    def iter_access_log(self, after_seq: int, limit: int) -> Iterator[AccessLogRecord]:
-        """Up to ``limit`` entries with ``seq > after_seq``, in ``seq`` order."""
-        with self._reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_ACCESS_LOG_COLUMNS} FROM access_log WHERE seq > ? ORDER BY seq LIMIT ?",
-                (min(max(after_seq, -1), INT64_MAX), min(max(limit, 0), INT64_MAX)),
-            ).fetchall()
-        return iter([AccessLogRecord(*row) for row in rows])
-
-    def last_access_log(self) -> AccessLogRecord | None:
-        """The entry with the greatest ``seq``, or ``None`` when the log is empty."""
-        with self._reading() as conn:
-            row = conn.execute(
-                f"SELECT {_ACCESS_LOG_COLUMNS} FROM access_log ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-        return None if row is None else AccessLogRecord(*row)
-
     # -- alerts (rantai.supervision) ----------------------------------------------------------
-
-    def supervised_height(self) -> int | None:
-        """The last height whose events supervision has processed, or ``None``."""
-        with self._reading() as conn:
-            row = conn.execute(
-                "SELECT value FROM meta WHERE key = ?", (SUPERVISED_HEIGHT_KEY,)
-            ).fetchone()
-        return None if row is None else int(row[0])
 
     def record_alerts(
         self, alerts: Sequence[AlertRecord], changes: Sequence[AlertChange], height: int
@@ -369,11 +254,11 @@ class SqliteStore:
                 supervised = None if row is None else int(row[0])
                 check_alert_records(alerts, changes, height, last or 0, supervised)
                 conn.executemany(
-                    f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO alerts ({ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     alert_rows,
                 )
                 conn.executemany(
-                    f"INSERT INTO alert_history ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO alert_history ({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     change_rows,
                 )
                 conn.execute(
@@ -408,7 +293,7 @@ class SqliteStore:
                     (alert.status, alert.agency, alert.alert_id),
                 )
                 conn.execute(
-                    f"INSERT INTO alert_history ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO alert_history ({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         change.alert_id,
                         change.seq,
@@ -424,50 +309,9 @@ class SqliteStore:
                 conn.rollback()
                 raise
 
-    def last_alert_id(self) -> int:
-        """The greatest alert id, 0 when there is none."""
+    def _fetch(self, queries: Sequence[Query]) -> list[list[Row]]:
         with self._reading() as conn:
-            last: int | None = conn.execute("SELECT max(alert_id) FROM alerts").fetchone()[0]
-        return last or 0
-
-    def get_alert(self, alert_id: int) -> AlertRecord | None:
-        """The alert ``alert_id``, or ``None``."""
-        if not 0 <= alert_id <= INT64_MAX:
-            return None
-        with self._reading() as conn:
-            row = conn.execute(
-                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", (alert_id,)
-            ).fetchone()
-        return None if row is None else AlertRecord(*row)
-
-    def list_alerts(self, status: str | None, after_id: int, limit: int) -> list[AlertRecord]:
-        """Up to ``limit`` alerts with id above ``after_id`` (and ``status``), in id order."""
-        bounds = (min(max(after_id, -1), INT64_MAX), min(max(limit, 0), INT64_MAX))
-        with self._reading() as conn:
-            if status is None:
-                rows = conn.execute(
-                    f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id > ?"
-                    " ORDER BY alert_id LIMIT ?",
-                    bounds,
-                ).fetchall()
-            else:
-                rows = conn.execute(
-                    f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE status = ? AND alert_id > ?"
-                    " ORDER BY alert_id LIMIT ?",
-                    (status, *bounds),
-                ).fetchall()
-        return [AlertRecord(*row) for row in rows]
-
-    def alert_history(self, alert_id: int) -> list[AlertChange]:
-        """The history of alert ``alert_id`` in ``seq`` order."""
-        if not 0 <= alert_id <= INT64_MAX:
-            return []
-        with self._reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_CHANGE_COLUMNS} FROM alert_history WHERE alert_id = ? ORDER BY seq",
-                (alert_id,),
-            ).fetchall()
-        return [AlertChange(*row) for row in rows]
+            return [conn.execute(sql, params).fetchall() for sql, params in queries]
 
     def _iter_rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[tuple[str, bytes]]:
         # One statement, so one snapshot; the connection is held until the iterator ends.
