@@ -7,10 +7,10 @@ import pytest
 from tests.support import CHAIN_ID, Chain, genesis_body, key_of
 
 from rantai.core import codes, limits
+from rantai.core.access import credit
 from rantai.core.encoding import encode
-from rantai.core.errors import Malformed
+from rantai.core.errors import Malformed, Rejection
 from rantai.core.ids import account_id
-from rantai.core.kinds.genesis import Genesis
 from rantai.core.kinds.instruments import Burn, CreateInstrument, Mint
 from rantai.core.kinds.parties import (
     AddKey,
@@ -21,7 +21,10 @@ from rantai.core.kinds.parties import (
     RevokeRole,
 )
 from rantai.core.kinds.transfers import BatchTransfer, Movement, Transfer
-from rantai.core.tx import Envelope, TxBody, check_envelope
+from rantai.core.ledger import Ledger, apply_tx
+from rantai.core.state import StateView
+from rantai.core.tx import Envelope, SignedTx, TxBody, build_envelope, check_envelope
+from rantai.crypto.keys import SigningKey
 
 
 @pytest.fixture
@@ -252,22 +255,28 @@ def test_supply_cap_at_the_edge() -> None:
     _rejected(chain, "issuer", Mint("CAP", account_id("issuer"), 1, ""), codes.SUPPLY_CAP_EXCEEDED)
 
 
-def test_balance_overflow() -> None:
+def test_no_balance_can_pass_amount_max_through_transactions() -> None:
+    # Supply never exceeds its cap (<= AMOUNT_MAX) and equals the sum of balances, so minting
+    # stops at the cap before any balance could overflow.
     chain = Chain()
     chain.register("issuer", ("issuer",), "organisation")
-    chain.register("other", ("issuer",), "organisation")
     chain.run("issuer", CreateInstrument("BIG", "bond", "big", 0, limits.AMOUNT_MAX))
-    chain.run("other", CreateInstrument("BIG2", "bond", "big", 0, limits.AMOUNT_MAX))
     assert (
         chain.run("issuer", Mint("BIG", account_id("issuer"), limits.AMOUNT_MAX, "")).code
         == codes.OK
     )
-    # A second instrument cannot overflow the first; the same one is capped by supply_cap.
-    assert (
-        chain.run("other", Mint("BIG2", account_id("issuer"), limits.AMOUNT_MAX, "")).code
-        == codes.OK
-    )
+    _rejected(chain, "issuer", Mint("BIG", account_id("issuer"), 1, ""), codes.SUPPLY_CAP_EXCEEDED)
     assert chain.balance(account_id("issuer"), "BIG") == limits.AMOUNT_MAX
+
+
+def test_credit_refuses_to_pass_amount_max() -> None:
+    # The defence behind the cap: credit itself refuses, whoever calls it.
+    view = StateView({"bal/a:main/X": limits.AMOUNT_MAX - 1})
+    credit(view, "a:main", "X", 1)
+    with pytest.raises(Rejection) as info:
+        credit(view, "a:main", "X", 1)
+    assert info.value.code == codes.BALANCE_OVERFLOW
+    assert view.get("bal/a:main/X") == limits.AMOUNT_MAX
 
 
 def test_batch_transfer_is_all_or_nothing(chain: Chain) -> None:
@@ -279,20 +288,14 @@ def test_batch_transfer_is_all_or_nothing(chain: Chain) -> None:
 
 
 def test_genesis_needs_operator_key_and_nonce_zero() -> None:
-    chain = Chain.__new__(Chain)
-    chain.chain_id, chain.nonces, chain.now_ms, chain.outcomes = CHAIN_ID, {}, 0, []
-    from rantai.core.ledger import Ledger
+    empty = Ledger()
+    body = genesis_body()
 
-    chain.ledger = Ledger()
-    body: Genesis = genesis_body()
-    view_before = dict(chain.ledger.values)
-    tx = chain.tx("operator", body, key=key_of("SC"))
-    from rantai.core.ledger import apply_tx
-    from rantai.core.state import StateView
+    def genesis_tx(key: SigningKey, nonce: int) -> SignedTx:
+        return check_envelope(build_envelope(CHAIN_ID, "operator", nonce, key, body), CHAIN_ID)
 
-    view = StateView(chain.ledger.values)
-    assert apply_tx(view, tx, 0, 0).code == codes.KEY_NOT_AUTHORIZED
-    assert list(view.block_changes()) == []
-    tx = chain.tx("operator", body, nonce=3)
-    assert apply_tx(view, tx, 0, 0).code == codes.BAD_NONCE
-    assert chain.ledger.values == view_before
+    view = StateView(empty.values)
+    assert apply_tx(view, genesis_tx(key_of("SC"), 0), 0, 0).code == codes.KEY_NOT_AUTHORIZED
+    assert apply_tx(view, genesis_tx(key_of("operator"), 3), 0, 0).code == codes.BAD_NONCE
+    assert list(view.block_changes()) == [] and empty.values == {}
+    assert apply_tx(view, genesis_tx(key_of("operator"), 0), 0, 0).code == codes.OK

@@ -15,7 +15,6 @@ from rantai.core.ids import account_id
 from rantai.core.kinds.transfers import Transfer
 from rantai.core.proofs import verify_receipt, verify_state_value, verify_tx
 from rantai.core.records import balance_key
-from rantai.crypto.smt import StateProof
 from rantai.node.audit import audit
 from rantai.node.datadir import open_node
 from rantai.node.node import NodeConfig
@@ -149,4 +148,3 @@ def test_tx_and_receipt_proofs(tmp_path: Path) -> None:
         assert decode(answer.receipt, Receipt).code == codes.OK
         assert not verify_tx(answer.header, answer.envelope + b"\x00", answer.index, answer.tx_path)
         assert isinstance(answer.header, Header)
-    assert isinstance(StateProof, type)
