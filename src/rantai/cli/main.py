@@ -36,7 +36,7 @@ from rantai.core.state import namespace_type
 from rantai.core.tx import body_types, build_envelope, decode_envelope
 from rantai.crypto.keys import SigningKey
 from rantai.node.audit import audit
-from rantai.node.datadir import init_chain, load_key, open_node, save_key
+from rantai.node.datadir import ChainFiles, init_chain, load_key, open_node, save_key
 from rantai.node.node import Node
 from rantai.node.reads import Reader
 from rantai.store import open_store
@@ -184,16 +184,15 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Replay the chain from genesis and recheck every signature, hash link, root and value."""
-    if (data is None) == (db is None):
+    if data is not None and db is None:
+        if not (data / "ledger.db").exists() and not (data / "chain.json").exists():
+            raise _fail(f"{data} holds no chain", EXIT_NOT_FOUND)
+        target = ChainFiles(data).store_target()
+    elif db is not None and data is None:
+        target = db
+    else:
         raise _fail("give --data DIR or --db URL", EXIT_USAGE)
-    target = db if db is not None else str(data)
-    if (
-        data is not None
-        and not (data / "ledger.db").exists()
-        and not (data / "chain.json").exists()
-    ):
-        raise _fail(f"{data} holds no chain", EXIT_NOT_FOUND)
-    store = open_store(target if db else _store_of(data))
+    store = open_store(target)
     try:
         report = audit(store, verify_workers=workers)
     finally:
@@ -222,14 +221,6 @@ def verify(
         )
     if not report.ok:
         raise typer.Exit(EXIT_REJECTED)
-
-
-def _store_of(data: Path | None) -> str:
-    root = data or Path()
-    config = root / "chain.json"
-    if config.exists():
-        return str(json.loads(config.read_text()).get("store", root))
-    return str(root)
 
 
 def _reader(data: Path) -> Reader:

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rantai.core.block import Header
-from rantai.core.encoding import decode
 from rantai.core.kinds.genesis import Genesis, GenesisAgency, GenesisParty
 from rantai.core.tx import build_envelope
 from rantai.crypto.keys import SigningKey
@@ -29,7 +27,6 @@ from rantai.store.base import Store
 __all__ = [
     "ChainFiles",
     "KeyFile",
-    "head_header",
     "init_chain",
     "load_key",
     "open_node",
@@ -163,10 +160,3 @@ def open_node(
     store: Store = open_store(store_target or files.store_target())
     executor = load_key(files.key("node"))
     return Node(store, executor.key, config)
-
-
-def head_header(store: Store) -> Header | None:
-    """The head block's header, or ``None`` for an empty store."""
-    height = store.head_height()
-    stored = None if height is None else store.get_header(height)
-    return None if stored is None else decode(stored[1], Header)

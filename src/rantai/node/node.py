@@ -302,11 +302,3 @@ class Node:
     @property
     def pending_count(self) -> int:
         return len(self._pending)
-
-    def last_certificate(self) -> tuple[BlockSignature, ...]:
-        """The certificate of the head block."""
-        head = self.store.head_height()
-        stored = None if head is None else self.store.get_header(head)
-        if stored is None:
-            return ()
-        return decode(stored[2], tuple[BlockSignature, ...])
