@@ -11,9 +11,11 @@ from rantai.core.actions import AnyAction, GrantRoleAction, TrustIssuers
 from rantai.core.block import Receipt
 from rantai.core.governance import LegalBasis
 from rantai.core.ids import account_id
+from rantai.core.kinds.bonds import CertifyShariah
 from rantai.core.kinds.claims import IssueClaim
 from rantai.core.kinds.governance import Approve, Propose
 from rantai.core.kinds.instruments import CreateInstrument, Mint
+from rantai.core.kinds.parties import GrantRole
 from rantai.core.kinds.policies import SetRules
 from rantai.core.rules import DEFAULT_TERMS, AnyRule, Terms
 from rantai.crypto.hashing import sha256
@@ -115,9 +117,16 @@ class Regulated(Chain):
         kind: str = "sukuk",
         cap: int = 10**15,
     ) -> str:
-        """Create ``code`` issued by ``issuer`` and set its rules before any mint."""
+        """Create ``code`` issued by ``issuer`` and set its rules before any mint; a sukuk is
+        certified by a Shariah adviser, as its first mint needs."""
         assert self.run("issuer", CreateInstrument(code, kind, code, 0, cap)).code == codes.OK
         assert self.run("issuer", SetRules(code, rules, terms)).code == codes.OK
+        if kind == "sukuk":
+            if "party/adviser" not in self.ledger.values:
+                self.register("adviser", (), "organisation")
+                assert self.run("SC", GrantRole("adviser", "shariah_adviser")).code == codes.OK
+            body = CertifyShariah(code, sha256(b"pronouncement"), self.now_ms + 3650 * DAY_MS)
+            assert self.run("adviser", body).code == codes.OK
         return code
 
     def mint(self, account: str, amount: int, code: str = INSTRUMENT) -> Receipt:

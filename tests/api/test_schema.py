@@ -73,8 +73,22 @@ OPERATIONS = [
     ("GET", "/v1/access-log"),
     ("GET", "/v1/instruments/{code}/concentration"),
     ("GET", "/v1/instruments/{code}/register.csv"),
+    ("GET", "/v1/instruments/{code}/flows"),
+    ("GET", "/v1/instruments/{code}/volume"),
+    ("GET", "/v1/reports/settlement-fails"),
+    ("GET", "/v1/reports/travel"),
+    ("GET", "/v1/reports/access-log"),
     ("GET", "/v1/alerts"),
     ("GET", "/v1/alerts/{alert_id}"),
+    ("GET", "/v1/settlements"),
+    ("GET", "/v1/settlements/{instruction_id}"),
+    ("GET", "/v1/settlements/{instruction_id}/sese.025"),
+    ("GET", "/v1/settlements/{instruction_id}/pacs.009"),
+    ("POST", "/v1/iso20022/sese.023"),
+    ("GET", "/v1/instruments/{code}/schedule"),
+    ("GET", "/v1/instruments/{code}/records/{name}"),
+    ("GET", "/v1/instruments/{code}/ballots/{ballot}"),
+    ("GET", "/v1/distributions/{distribution_id}"),
     # Dry runs: signed over their body, which these generated cases cannot sign; they check
     # that unsigned and malformed requests get documented 4xx answers (tests/api/test_dryrun.py
     # covers the signed ones).
@@ -103,6 +117,10 @@ SIGNED = {path for _, path in OPERATIONS if path.startswith(("/v1/parties", "/v1
     "/v1/access-log",
     "/v1/alerts",
     "/v1/alerts/{alert_id}",
+    "/v1/settlements",
+    "/v1/settlements/{instruction_id}",
+    "/v1/settlements/{instruction_id}/sese.025",
+    "/v1/settlements/{instruction_id}/pacs.009",
 }
 CHECKS = [
     schemathesis.checks.not_a_server_error,

@@ -65,26 +65,26 @@ def test_submit_show_and_verify(data: Path) -> None:
     assert receipt["code"] == "ok" and receipt["height"] == 1
     issuer_key = data / "keys/issuer1.key"
     body = json.dumps(
-        {"code": "SUKUK1", "kind": "sukuk", "name": "Sukuk", "decimals": 2, "supply_cap": 10**9}
+        {"code": "BOND1", "kind": "bond", "name": "Bond", "decimals": 2, "supply_cap": 10**9}
     )
     assert (
         rantai("submit", "-d", data, "create_instrument", "-k", issuer_key, "--body", body)[0] == 0
     )
     body = json.dumps(
-        {"instrument": "SUKUK1", "to": "issuer1:main", "amount": 5_000, "reference": "x"}
+        {"instrument": "BOND1", "to": "issuer1:main", "amount": 5_000, "reference": "x"}
     )
     assert rantai("submit", "-d", data, "mint", "-k", issuer_key, "--body", body)[0] == 0
 
-    code, out = rantai("show", "balance", "-d", data, "issuer1:main", "SUKUK1", "--json")
+    code, out = rantai("show", "balance", "-d", data, "issuer1:main", "BOND1", "--json")
     shown = json.loads(out)
     assert code == 0 and shown["value"] == 5_000 and shown["proof_verified"] is True
     code, out = rantai(
-        "show", "balance", "-d", data, "issuer1:main", "SUKUK1", "--height", "2", "--json"
+        "show", "balance", "-d", data, "issuer1:main", "BOND1", "--height", "2", "--json"
     )
     assert json.loads(out)["value"] == 0 and json.loads(out)["proof_verified"] is True
     code, out = rantai("show", "party", "-d", data, "issuer1", "--json")
     assert json.loads(out)["value"]["roles"] == ["issuer"]
-    code, out = rantai("show", "instrument", "-d", data, "SUKUK1", "--json")
+    code, out = rantai("show", "instrument", "-d", data, "BOND1", "--json")
     assert json.loads(out)["value"]["supply"] == 5_000
     code, out = rantai("show", "block", "-d", data, "head", "--json")
     block = json.loads(out)

@@ -25,14 +25,19 @@ DAY_MS = 86_400_000
 
 
 def _builders() -> dict[type[TxBody], Callable[..., TxBody]]:
-    """Every public SDK function that returns a transaction body, by the kind it builds."""
+    """Every public SDK builder, by the kind it builds."""
     found: dict[type[TxBody], Callable[..., TxBody]] = {}
     for name in sdk.__all__:
         value = getattr(sdk, name)
         if inspect.isfunction(value):
             returns = typing.get_type_hints(value).get("return")
-            if isinstance(returns, type) and issubclass(returns, TxBody):
-                assert returns not in found, f"two builders for {returns.__name__}"
+            # A kind's builder is named after its tag; other functions may return bodies too
+            # (``from_sese023`` converts a message into a ``propose_settlement``).
+            if (
+                isinstance(returns, type)
+                and issubclass(returns, TxBody)
+                and name == returns.__struct_config__.tag
+            ):
                 found[returns] = value
     return found
 
@@ -89,7 +94,49 @@ def _travel() -> Any:
     return sdk.seal_travel(payload, readers)
 
 
+def _sukuk_terms() -> Any:
+    return sdk.bond_terms(
+        cash="MYR",
+        payer="mof:main",
+        residue_account="mof:residue",
+        face=100,
+        issue_date="2026-03-15",
+        maturity_date="2031-03-15",
+        months_per_period=6,
+        income=sdk.income("fixed", 385),
+        calendar=sdk.calendar("MY", holidays=["2026-08-31"]),
+        calls=[sdk.option_date("2029-03-15", 10_100)],
+        structure="ijarah",
+        asset="Hospital buildings, Putrajaya",
+        asset_hash=sha256(b"asset documents"),
+        charity_account="zakat-fund:main",
+        late_charge_bp=100,
+        tawidh_bp=50,
+    )
+
+
 SAMPLES: dict[str, Callable[[], TxBody]] = {
+    "take_record": lambda: sdk.take_record("GII-2031", "p1", "profit 1"),
+    "close_record": lambda: sdk.close_record("GII-2031", "p1"),
+    "distribute": lambda: sdk.distribute(
+        "FUND1", "d1", "dividend", "MYR", "mgr:main", 1_000_00, residue_account="mgr:residue"
+    ),
+    "claim_distribution": lambda: sdk.claim_distribution(PROPOSAL, "inv-9:main"),
+    "open_ballot": lambda: sdk.open_ballot(
+        "GII-2031", "consent", "p1", "Extend?", ["yes", "no"], 2 * 10**12
+    ),
+    "cast_vote": lambda: sdk.cast_vote("GII-2031", "consent", "inv-9:main", 0),
+    "close_ballot": lambda: sdk.close_ballot("GII-2031", "consent"),
+    "set_bond_terms": lambda: sdk.set_bond_terms("GII-2031", _sukuk_terms()),
+    "certify_shariah": lambda: sdk.certify_shariah("GII-2031", sha256(b"p"), 2 * 10**12),
+    "publish_fixing": lambda: sdk.publish_fixing("KLIBOR-3M", "2026-06-12", 345),
+    "declare_profit": lambda: sdk.declare_profit("MSK1", 1, 0),
+    "pay_period": lambda: sdk.pay_period("GII-2031", 1, "p1"),
+    "partial_redeem": lambda: sdk.partial_redeem("GII-2031", 10),
+    "call_bond": lambda: sdk.call_bond("GII-2031", "2029-03-15"),
+    "redeem_bond": lambda: sdk.redeem_bond("GII-2031"),
+    "exercise_put": lambda: sdk.exercise_put("GII-2031", "inv-9:main", 100, "2029-03-15"),
+    "settle_puts": lambda: sdk.settle_puts("GII-2031", "2029-03-15"),
     "genesis": lambda: sdk.genesis(
         "rantai-test",
         _party("operator"),
@@ -171,6 +218,22 @@ SAMPLES: dict[str, Callable[[], TxBody]] = {
         [sdk.allocation("inv-9:main", 400), sdk.allocation("inv-8:main", 0)],
         2 * 10**12,
     ),
+    # cash tokens and fund units
+    "create_cash": lambda: sdk.create_cash(
+        "MYR.CB", "Wholesale ringgit", 2, 10**15, "MYR", "wholesale"
+    ),
+    "set_cash_terms": lambda: sdk.set_cash_terms("MYR.BANK", "MYR", "deposit"),
+    "set_cash_limits": lambda: sdk.set_cash_limits(
+        "MYR.BANK", 5_000_000_00, 1_000_000_00, 50_000_00
+    ),
+    "set_dealing_terms": lambda: sdk.set_dealing_terms(
+        "FUND1", "MYR.BANK", "manager:main", "manager:dealing", 16 * 3_600_000, 1_000_00, 1_000
+    ),
+    "publish_nav": lambda: sdk.publish_nav("FUND1", "MYR.BANK", 1_23, 2 * 10**12),
+    "subscribe": lambda: sdk.subscribe("FUND1", "inv-9:main", 10_000_00),
+    "redeem": lambda: sdk.redeem("FUND1", "inv-9:main", 500),
+    "cancel_fund_order": lambda: sdk.cancel_fund_order("FUND1", 7),
+    "deal": lambda: sdk.deal("FUND1"),
     # governance
     "propose": lambda: sdk.propose(
         sdk.actions.freeze_account("inv-9:main"),
@@ -199,6 +262,7 @@ ACTION_SAMPLES: dict[str, Callable[[], Any]] = {
         "SUKUK1", [sdk.rules.lot_size(10)], sdk.terms(issuer_freeze=True)
     ),
     "trust_issuers": lambda: sdk.actions.trust_issuers("kyc", ["kyc-2", "kyc-1"]),
+    "revoke_certification": lambda: sdk.actions.revoke_certification("GII-2031"),
     "grant_role": lambda: sdk.actions.grant_role("kyc-2", "claim_issuer"),
     "revoke_role": lambda: sdk.actions.revoke_role("kyc-2", "claim_issuer"),
     "change_governance": lambda: sdk.actions.change_governance(

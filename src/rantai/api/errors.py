@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from rantai.core import codes
+from rantai.iso20022.errors import NOT_DVP
 from rantai.store.base import StoreError
 
 __all__ = [
@@ -83,6 +84,8 @@ STATUS_BY_CODE: Final[Mapping[str, int]] = {
     METHOD_NOT_ALLOWED: 405,
     codes.BAD_NONCE: 409,
     BAD_TRANSITION: 409,
+    codes.INSTRUCTION_CLOSED: 409,  # an ISO 20022 export of an instruction not settled
+    NOT_DVP: 409,  # an ISO 20022 export of an instruction that is not a two-leg DvP
     codes.TOO_LARGE: 413,
     codes.WRONG_CHAIN: 422,
     codes.BAD_SIGNATURE: 422,

@@ -25,9 +25,12 @@ from rantai.node.datadir import init_chain
 from rantai.node.node import Node, NodeConfig
 
 __all__ = [
+    "CASH",
     "CHAIN_ID",
     "INSTRUMENT",
+    "ISSUER",
     "Phase",
+    "SetupSender",
     "build_chain",
     "key_of",
     "sign_phase",
@@ -37,6 +40,9 @@ CHAIN_ID: Final = "rantai-bench"
 INSTRUMENT: Final = "BENCH-SUKUK"
 KYC: Final = "kyc-provider"
 ISSUER: Final = "issuer"
+ADVISER: Final = "shariah-adviser"
+BANK: Final = "bank"
+CASH: Final = "BENCH-MYR"
 MINTED: Final = 1_000_000  # units per account; transfers move one unit
 SETUP_BATCH_TXS: Final = 5_000
 SETUP_WAIT_S: Final = 600.0
@@ -106,7 +112,7 @@ def _sign_items(items: Sequence[tuple[str, int, TxBody]]) -> list[bytes]:
     return out
 
 
-class _Setup:
+class SetupSender:
     """Sends setup transactions through the node (no HTTP) and checks every receipt."""
 
     def __init__(self, node: Node, workers: int) -> None:
@@ -117,7 +123,9 @@ class _Setup:
     def send(self, items: Sequence[tuple[str, TxBody]]) -> list[bytes]:
         numbered = []
         for sender, body in items:
-            nonce = self.nonces.get(sender, 0)
+            nonce = self.nonces.get(sender)
+            if nonce is None:  # a sender this one has not used: its committed next nonce
+                nonce = self.node.ledger.values.get(f"nonce/{sender}", 0)
             self.nonces[sender] = nonce + 1
             numbered.append((sender, nonce, body))
         chunk = max(1_000, -(-len(numbered) // max(1, self.workers)))
@@ -148,15 +156,28 @@ def build_chain(data: Path, accounts: int, workers: int, now_ms: int) -> Node:
     """
     node = init_chain(data, CHAIN_ID, config=NodeConfig(verify_workers=workers), make_key=key_of)
     node.start()
-    setup = _Setup(node, workers)
+    setup = SetupSender(node, workers)
     org = "organisation"
     setup.send(
         [
             ("registrar", sdk.register_party(KYC, org, "KYC utility", [key_of(KYC)], [])),
             ("registrar", sdk.register_party(ISSUER, org, "Issuer", [key_of(ISSUER)], ["issuer"])),
+            (
+                "registrar",
+                sdk.register_party(ADVISER, org, "Shariah adviser", [key_of(ADVISER)], []),
+            ),
+            ("registrar", sdk.register_party(BANK, org, "Bank", [key_of(BANK)], [])),
         ]
     )
-    setup.send([("BNM", sdk.grant_role(KYC, "claim_issuer"))])
+    setup.send(
+        [
+            ("BNM", sdk.grant_role(KYC, "claim_issuer")),
+            ("SC", sdk.grant_role(ADVISER, "shariah_adviser")),
+            ("BNM", sdk.grant_role(BANK, "cash_issuer")),
+        ]
+    )
+    setup.send([(BANK, sdk.create_instrument(CASH, "cash", "Bench ringgit", 2, 10**17))])
+    setup.send([(BANK, sdk.mint(CASH, account_id(ISSUER), 10**16, "issuer deposit"))])
     basis = sdk.legal_basis("regulatory_direction", "BENCH/KYC", sha256(b"bench guideline"))
     trust = sdk.actions.trust_issuers("kyc", [KYC])
     [proposal] = setup.send([("SC", sdk.propose(trust, basis, expires_ms=now_ms + DAY_MS))])
@@ -172,6 +193,8 @@ def build_chain(data: Path, accounts: int, workers: int, now_ms: int) -> Node:
             (ISSUER, sdk.set_rules(INSTRUMENT, rules)),
         ]
     )
+    pronouncement = sha256(b"bench pronouncement")
+    setup.send([(ADVISER, sdk.certify_shariah(INSTRUMENT, pronouncement, now_ms + YEAR_MS))])
     names = [holder(i) for i in range(accounts)]
     org_or_person = "person"
     setup.send(

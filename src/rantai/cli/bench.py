@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rantai.bench import BenchConfig, run_bench
+from rantai.bench.distribution import run_distribution_bench
 
 __all__ = ["bench"]
 
@@ -37,10 +38,23 @@ def bench(
     scale: Annotated[
         bool, typer.Option("--scale", help="Also e2e at 1,000, 100,000 and 1,000,000 accounts.")
     ] = False,
+    distribution: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=10_000_000,
+            help="Instead: time one distribution paying this many holders (e.g. 100000).",
+        ),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON line.")] = False,
 ) -> None:
     """Measure throughput and latency on a new regulated chain; print the figures."""
     workers = os.cpu_count() or 1
+    if distribution:
+        with console.status(f"distribution to {distribution} holders"):
+            paid = run_distribution_bench(distribution, workers)
+        _print(paid, as_json)
+        return
     config = QUICK if quick else BenchConfig(accounts, txs, seconds, workers)
     config = BenchConfig(config.accounts, config.txs, config.seconds, workers)
     with console.status("bench") as status:
@@ -55,6 +69,10 @@ def bench(
                     "setup_s": scaled["setup_s"],
                     "rss_mb_max": scaled["rss_mb_max"],
                 }
+    _print(figures, as_json)
+
+
+def _print(figures: dict[str, Any], as_json: bool) -> None:
     if not as_json:
         table = Table(title="rantai bench")
         table.add_column("figure")

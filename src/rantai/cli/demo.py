@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from rantai import sdk
@@ -163,6 +164,7 @@ def _play(
     _onboard_institutions(d, step)
     _trust_kyc_provider(step, now_ms)
     _create_instruments(step)
+    _bond_terms(d, step, now_ms)
     step(
         f"onboard {investors} investors (retail and institutional)",
         [
@@ -208,6 +210,20 @@ def _play(
         ],
     )
     step("secondary trades", _trades(d, rng, names, bank_of, trades))
+    step(
+        "record dates for the first coupon and profit",
+        [
+            ("mof", sdk.take_record("GII-2035", "p1", "profit 1")),
+            ("tenaga", sdk.take_record("TNB-2031", "c1", "coupon 1")),
+        ],
+    )
+    step(
+        "profit and coupon paid to every holder, one transaction each",
+        [
+            ("mof", sdk.pay_period("GII-2035", 1, "p1")),
+            ("tenaga", sdk.pay_period("TNB-2031", 1, "c1")),
+        ],
+    )
     _refusals(d, step, names, now_ms)
     return report
 
@@ -222,6 +238,13 @@ INSTRUMENTS = (  # issuer, code, kind, name, supply cap in minor units
 DAY_MS = 86_400_000
 YEAR_MS = 365 * DAY_MS
 DEMO_EVIDENCE = sha256(b"rantai demo KYC file")
+MYT = timezone(timedelta(hours=8))
+# Fixed-date federal holidays in Kuala Lumpur; enough for the demo's payment dates.
+MY_HOLIDAYS = tuple(
+    f"{year}-{day}"
+    for year in range(2025, 2037)
+    for day in ("01-01", "05-01", "08-31", "09-16", "12-25")
+)
 
 
 def _onboard_institutions(d: _Driver, step: Step) -> None:
@@ -239,6 +262,7 @@ def _onboard_institutions(d: _Driver, step: Step) -> None:
             ("BNM", sdk.grant_role("maybank", "cash_issuer")),
             ("BNM", sdk.grant_role("cimb", "cash_issuer")),
             ("BNM", sdk.grant_role("kyc-provider", "claim_issuer")),
+            ("SC", sdk.grant_role("shariah-adviser", "shariah_adviser")),
         ],
     )
 
@@ -250,6 +274,8 @@ def _institutions(d: _Driver) -> list[tuple[str, str, list[str], SigningKey]]:
         ("mof", "Ministry of Finance (issuer)", ["issuer"]),
         ("tenaga", "Tenaga Nasional Berhad", ["issuer"]),
         ("kyc-provider", "National KYC Utility", []),
+        ("shariah-adviser", "Amanah Shariah Advisory Sdn Bhd", []),
+        ("baitulmal", "Baitulmal charity fund", []),
     )
     return [(p, name, roles, d.key(p)) for p, name, roles in rows]
 
@@ -288,6 +314,63 @@ def _create_instruments(step: Step) -> None:
             *created,
             ("mof", sdk.set_rules("GII-2035", [kyc], sdk.terms(shariah_certified=True))),
             ("tenaga", sdk.set_rules("TNB-2031", [kyc, professional])),
+        ],
+    )
+
+
+def _issue_date(now_ms: int) -> date:
+    """The 15th of a month about 200 days back, so that the first semi-annual payment date
+    (and its record date) has just passed when the demo runs."""
+    today = datetime.fromtimestamp(now_ms / 1000, tz=MYT).date()
+    return (today - timedelta(days=200)).replace(day=15)
+
+
+def _bond_terms(d: _Driver, step: Step, now_ms: int) -> None:
+    """Terms for the sukuk (wakalah) and the bond, the sukuk's Shariah pronouncement, and
+    the issuers' cash for paying them."""
+    issued = _issue_date(now_ms)
+    calendar = sdk.calendar("MY-KL", (6, 7), MY_HOLIDAYS)
+    sukuk = sdk.bond_terms(
+        cash="MYR.MAYBANK",
+        payer=account_id("mof"),
+        residue_account=account_id("mof"),
+        face=100,
+        issue_date=issued.isoformat(),
+        maturity_date=issued.replace(year=2035).isoformat(),
+        months_per_period=6,
+        income=sdk.income("fixed", 390),
+        calendar=calendar,
+        day_count="act/act-icma",
+        structure="wakalah",
+        asset="Government assets under a wakalah investment portfolio",
+        asset_hash=sha256(b"GII-2035 information memorandum"),
+        charity_account=account_id("baitulmal"),
+    )
+    bond = sdk.bond_terms(
+        cash="MYR.MAYBANK",
+        payer=account_id("tenaga"),
+        residue_account=account_id("tenaga"),
+        face=100,
+        issue_date=issued.isoformat(),
+        maturity_date=issued.replace(year=2031).isoformat(),
+        months_per_period=6,
+        income=sdk.income("fixed", 420),
+        calendar=calendar,
+        day_count="act/act-icma",
+        calls=[sdk.option_date(issued.replace(year=2029).isoformat(), 10_100)],
+    )
+    pronouncement = sha256(b"GII-2035 Shariah pronouncement")
+    step(
+        "sukuk and bond terms; Shariah pronouncement; issuers fund their paying accounts",
+        [
+            ("mof", sdk.set_bond_terms("GII-2035", sukuk)),
+            ("tenaga", sdk.set_bond_terms("TNB-2031", bond)),
+            (
+                "shariah-adviser",
+                sdk.certify_shariah("GII-2035", pronouncement, now_ms + 5 * YEAR_MS),
+            ),
+            ("maybank", sdk.mint("MYR.MAYBANK", account_id("mof"), 10**13, "MOF deposit")),
+            ("maybank", sdk.mint("MYR.MAYBANK", account_id("tenaga"), 10**13, "TNB deposit")),
         ],
     )
 

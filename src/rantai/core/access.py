@@ -4,8 +4,9 @@ Each ``require_*`` returns the record or raises the ``unknown_*`` rejection, so 
 like their specification. ``credit`` and ``debit`` are the only writers of balances: they
 keep zero balances out of state (absent means zero) and never let one go negative or past
 ``AMOUNT_MAX``. On an instrument with a tracked policy they also keep the owner's holding
-across its accounts and the holder count (``rantai.core.holdings``), so no writer of
-balances can forget them.
+across its accounts and the holder count (``rantai.core.holdings``), and while a record date
+of the instrument is open they save the balance it replaces (``rantai.core.record_dates``),
+so no writer of balances can forget them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rantai.core.agents import is_agent
 from rantai.core.errors import Rejection, invariant
 from rantai.core.holdings import track_holding
 from rantai.core.ids import account_owner
+from rantai.core.record_dates import snapshot_before_change
 from rantai.core.records import (
     Account,
     Instrument,
@@ -124,6 +126,7 @@ def credit(
     current: int = view.get(key) or 0
     if current + amount > limits.AMOUNT_MAX:
         raise Rejection(codes.BALANCE_OVERFLOW, f"{account!r} would exceed {limits.AMOUNT_MAX}")
+    snapshot_before_change(view, account, instrument, current)
     view.put(key, current + amount)
     if tracked is None:
         tracked = is_tracked(view, instrument)
@@ -146,6 +149,7 @@ def debit(
             codes.INSUFFICIENT_BALANCE,
             f"{account!r} holds {current} of {instrument!r}, not {amount}",
         )
+    snapshot_before_change(view, account, instrument, current)
     if current == amount:
         view.delete(key)
     else:

@@ -17,6 +17,7 @@ Actions that take from or block a holder emit an event naming it (``holder``).
 | ``halt_market`` | instrument_suspension | kind (an instrument kind) | yes |
 | ``resume`` | instrument_suspension | proposal (the suspension's or halt's) | |
 | ``change_rules`` | rule_change | instrument, rules, terms | |
+| ``revoke_certification`` | rule_change | instrument (a sukuk's Shariah certification) | |
 | ``trust_issuers`` | claim_issuers | topic, issuers | |
 | ``grant_role``, ``revoke_role`` | roles | party, role | |
 | ``change_governance`` | governance | thresholds, vetoes | |
@@ -44,6 +45,7 @@ from rantai.core.access import (
     require_instrument,
     require_party,
 )
+from rantai.core.bonds import Certification, certification_key
 from rantai.core.claims import check_topic, trust_key, trusted_issuers
 from rantai.core.controls import (
     GOVERNANCE,
@@ -66,7 +68,13 @@ from rantai.core.governance import (
     agency_ids,
     proposal_key,
 )
-from rantai.core.ids import check_account_id, check_amount, check_instrument_code, check_party_id
+from rantai.core.ids import (
+    check_account_id,
+    check_amount,
+    check_instrument_code,
+    check_party_id,
+    check_tx_id,
+)
 from rantai.core.records import (
     ACTION_CLASSES,
     INSTRUMENT_KINDS,
@@ -94,6 +102,7 @@ __all__ = [
     "Proposal",
     "RecoverKey",
     "Resume",
+    "RevokeCertification",
     "RevokeRoleAction",
     "SuspendInstrument",
     "TrustIssuers",
@@ -465,6 +474,36 @@ class ChangeRules(Action, frozen=True, tag="change_rules"):
         )
 
 
+class RevokeCertification(Action, frozen=True, tag="revoke_certification"):
+    """Revoke a sukuk's Shariah certification: no unit can be minted until an adviser
+    certifies it again, and its terms no longer declare it certified (``shariah`` rule)."""
+
+    action_class = "rule_change"
+
+    instrument: str
+
+    def check_form(self) -> None:
+        check_instrument_code(self.instrument)
+
+    def validate(self, view: StateView, timestamp_ms: int) -> None:
+        require_instrument(view, self.instrument)
+        record: Certification | None = view.get(certification_key(self.instrument))
+        if record is None or record.revoked_ms:
+            raise Rejection(codes.NOT_ACTIVE, f"{self.instrument} has no certification in force")
+
+    def execute(self, ctx: TxContext, proposal: Proposal) -> None:
+        record: Certification = ctx.view.get(certification_key(self.instrument))
+        ctx.view.put(
+            certification_key(self.instrument),
+            replace(record, revoked_ms=ctx.timestamp_ms, revoked_by=proposal.id),
+        )
+        policy: Policy | None = ctx.view.get(policy_key(self.instrument))
+        if policy is not None and policy.terms.shariah_certified:
+            terms = replace(policy.terms, shariah_certified=False)
+            ctx.view.put(policy_key(self.instrument), replace(policy, terms=terms))
+        ctx.emit("shariah_revoked", instrument=self.instrument, proposal=proposal.id)
+
+
 class TrustIssuers(Action, frozen=True, tag="trust_issuers"):
     """Set the claim issuers trusted for ``topic`` (empty: none)."""
 
@@ -591,8 +630,7 @@ class ChangeGovernance(Action, frozen=True, tag="change_governance"):
 
 
 def _check_proposal_id(value: str) -> None:
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise Malformed(codes.BAD_FIELD, "proposal: a transaction id in lowercase hex")
+    check_tx_id(value, "proposal")
 
 
 AnyAction = (
@@ -606,6 +644,7 @@ AnyAction = (
     | HaltMarket
     | Resume
     | ChangeRules
+    | RevokeCertification
     | TrustIssuers
     | GrantRoleAction
     | RevokeRoleAction

@@ -124,3 +124,55 @@ UNKNOWN_BOOK: Final = "unknown_book"  # no book with that id
 BOOK_CLOSED: Final = "book_closed"  # orders after the book closed, or a second allocation
 BOOK_OPEN: Final = "book_open"  # allocation before the book closed
 OVER_ALLOCATED: Final = "over_allocated"  # an allocation to an account above its order
+
+# --- cash tokens and fund units (issue 5, parts 1 and 4) -----------------------------------
+# cash_tx_cap, cash_holder_cap and non_resident_limit are compliance codes: for a cash
+# instrument with central-bank limits they run after the instrument's rules and before
+# insufficient_balance (docs/decisions/cash-tokens.md).
+CASH_TX_CAP: Final = "cash_tx_cap"  # a movement of cash above the central bank's per-tx cap
+CASH_HOLDER_CAP: Final = "cash_holder_cap"  # the receiver would hold more than the holder cap
+NON_RESIDENT_LIMIT: Final = "non_resident_limit"  # a non-resident's movement above a cap
+NOT_CASH: Final = "not_cash"  # the instrument is not a cash instrument
+TERMS_LOCKED: Final = "terms_locked"  # cash or debt terms: set once, before the first unit
+REFERENCE_REQUIRED: Final = "reference_required"  # a cash mint or burn without its reference
+REFERENCE_USED: Final = "reference_used"  # the deposit reference minted this cash already
+NOT_FUND: Final = "not_fund"  # the instrument is not a fund
+NO_DEALING_TERMS: Final = "no_dealing_terms"  # the fund's dealing terms are not set
+WRONG_CASH_INSTRUMENT: Final = "wrong_cash_instrument"  # not the fund's dealing currency
+BELOW_MINIMUM: Final = "below_minimum"  # a subscription below the fund's minimum
+UNKNOWN_ORDER: Final = "unknown_order"  # no queued fund order with that id
+PAST_CUTOFF: Final = "past_cutoff"  # cancelling an order at or after its dealing's cut-off
+NO_NAV: Final = "no_nav"  # dealing before any NAV was published
+ALREADY_DEALT: Final = "already_dealt"  # the latest NAV was dealt at already
+DEALING_TOO_SMALL: Final = "dealing_too_small"  # a fill rounds to zero units or zero cash
+
+# --- lifecycle: record dates, distributions, ballots (issue 5, section 5) -------------------
+RECORD_NOT_FINAL: Final = "record_not_final"  # read in the block that took the record date
+RECORD_CLOSED: Final = "record_closed"  # the record date was closed; its snapshot is gone
+UNKNOWN_RECORD: Final = "unknown_record"  # no record date of that name on the instrument
+OPEN_RECORDS_LIMIT: Final = "open_records_limit"  # OPEN_RECORDS_MAX record dates open already
+NO_HOLDERS: Final = "no_holders"  # nobody held the instrument at the record
+WRONG_DISTRIBUTION_KIND: Final = "wrong_distribution_kind"  # e.g. a coupon on a sukuk
+UNKNOWN_DISTRIBUTION: Final = "unknown_distribution"
+NOTHING_OWED: Final = "nothing_owed"  # no unpaid amount of that distribution to the account
+UNKNOWN_BALLOT: Final = "unknown_ballot"
+BALLOT_CLOSED: Final = "ballot_closed"  # a vote at or after the close, or a second close
+BALLOT_OPEN: Final = "ballot_open"  # closing before the ballot's closing time
+ALREADY_VOTED: Final = "already_voted"  # the account voted in this ballot already
+NO_UNITS_AT_RECORD: Final = "no_units_at_record"  # the account held nothing at the record
+UNKNOWN_OPTION: Final = "unknown_option"  # the option number is not one of the ballot's
+
+# --- bonds and sukuk (issue 5, sections 2 and 3) -----------------------------------------
+NO_BOND_TERMS: Final = "no_bond_terms"  # the instrument has no bond or sukuk terms
+BOND_REDEEMED: Final = "bond_redeemed"  # redeemed or dissolved already
+NOT_CERTIFIED: Final = "not_certified"  # a sukuk without a Shariah certification in force
+NOT_DUE: Final = "not_due"  # before the payment, maturity, call or put date
+WRONG_PERIOD: Final = "wrong_period"  # not the first unpaid period
+RECORD_TOO_EARLY: Final = "record_too_early"  # the record date was taken before its date
+NO_FIXING: Final = "no_fixing"  # the oracle has not published the rate fixing needed
+PROFIT_NOT_DECLARED: Final = "profit_not_declared"  # musharakah/mudarabah: declare it first
+PERIODS_UNPAID: Final = "periods_unpaid"  # redemption before every due period is paid
+NOT_AN_OPTION_DATE: Final = "not_an_option_date"  # no call or put on that date in the terms
+NO_INCOME: Final = "no_income"  # a zero-coupon instrument has no periodic payments
+WRONG_INSTRUMENT_KIND: Final = "wrong_instrument_kind"  # e.g. a sukuk structure on a bond
+PARTIAL_TOO_LARGE: Final = "partial_too_large"  # a partial redemption of all the face left

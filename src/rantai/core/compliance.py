@@ -9,7 +9,9 @@ Every movement — a transfer's, a mint's, a burn's — goes through ``findings`
 4. ``sanctioned``: the source's, then the destination's owner is blocked by a sanctions hit
    from a currently trusted screener;
 5. ``frozen``: a whole freeze in force on the source (its owner, or it), then the destination;
-6. the instrument's rules that apply to the movement's kind, in list order (``rule:*``);
+6. the instrument's rules that apply to the movement's kind, in list order (``rule:*``),
+   then for a cash instrument the central bank's limits (``cash_tx_cap``,
+   ``cash_holder_cap``, ``non_resident_limit``; ``rantai.core.cash``);
 7. ``insufficient_balance``, then ``frozen_amount`` (the balance less partial freezes), then
    ``earmarked`` (the balance less partial freezes and the earmarks of affirmed settlement
    instructions in force, ``rantai.core.settlement``).
@@ -17,7 +19,8 @@ Every movement — a transfer's, a mint's, a burn's — goes through ``findings`
 ``check_movement`` (execution) raises the first; ``findings(..., every=True)`` (a dry run)
 lists them all. A movement on an instrument without a policy, between parties without
 controls, reads five keys more than before this module: the policy, the breaker of its
-kind, each owner's controls, and the source's earmarks (settlement, one read).
+kind, each owner's controls, and the source's earmarks (settlement, one read). A movement
+of cash always runs ``findings``, which reads its limits (one key more).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import msgspec
 
 from rantai.core import codes
 from rantai.core.access import balance
+from rantai.core.cash import limit_findings, record_limited
 from rantai.core.claims import trusted_issuers
 from rantai.core.controls import (
     Breaker,
@@ -85,6 +89,9 @@ def findings(
                 reason = rule.check(view, move, terms)
                 if reason is not None:
                     yield Finding(str(rule.__struct_config__.tag), rule.code, reason)
+    if move.instrument.kind == "cash":
+        for code, reason in limit_findings(view, move):
+            yield Finding("cash_limits", code, reason)
     if move.source and (
         every
         or source_ctl is not None
@@ -153,6 +160,7 @@ def check_movement(view: StateView, move: Move) -> Policy | None:
     policy: Policy | None = view.get(policy_key(move.instrument.code))
     if (
         policy is None
+        and move.instrument.kind != "cash"
         and view.get(breaker_key(move.instrument.kind)) is None
         and (not move.source or view.get(ctl_key(move.source_party)) is None)
         and (not move.destination or view.get(ctl_key(move.destination_party)) is None)
@@ -166,6 +174,8 @@ def check_movement(view: StateView, move: Move) -> Policy | None:
 
 def record_movement(view: StateView, move: Move, policy: Policy | None) -> None:
     """After ``move`` succeeded, let each applying rule update its own state."""
+    if move.instrument.kind == "cash":
+        record_limited(view, move)
     if policy is None:
         return
     for rule in policy.rules:

@@ -28,7 +28,9 @@ __all__ = [
     "check_amount",
     "check_instrument_code",
     "check_party_id",
+    "check_slug",
     "check_text",
+    "check_tx_id",
 ]
 
 DEFAULT_ACCOUNT: Final = "main"
@@ -68,6 +70,13 @@ def check_account_name(value: str) -> None:
         raise Malformed(codes.BAD_FIELD, f"account name: not of the form: {value[:80]!r}")
 
 
+def check_slug(value: str, field: str) -> None:
+    """Raise Malformed(bad_field) unless ``value`` has an account name's form (record dates,
+    ballots and other names an issuer gives)."""
+    if _ACCOUNT_NAME.fullmatch(value) is None:
+        raise Malformed(codes.BAD_FIELD, f"{field}: 1 to 32 of a-z 0-9 . _ -: {value[:80]!r}")
+
+
 def check_account_id(value: str, field: str = "account") -> None:
     """Raise Malformed(bad_field) unless ``value`` has the form ``<party>:<name>``."""
     party, sep, name = value.rpartition(":")
@@ -87,6 +96,13 @@ def check_text(value: str, field: str, chars_max: int, *, empty_ok: bool = False
         raise Malformed(codes.BAD_FIELD, f"{field}: 1 to {chars_max} characters")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise Malformed(codes.BAD_FIELD, f"{field}: control characters are not allowed")
+
+
+def check_tx_id(value: str, field: str) -> None:
+    """Raise Malformed(bad_field) unless ``value`` is a transaction id in lowercase hex (the
+    id of the proposal, instruction, book or distribution that transaction created)."""
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise Malformed(codes.BAD_FIELD, f"{field}: a transaction id in lowercase hex")
 
 
 def check_amount(value: int, field: str = "amount") -> None:

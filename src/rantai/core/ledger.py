@@ -26,6 +26,7 @@ from rantai.core.block import Header, Receipt, header_hash, receipts_root, txs_r
 from rantai.core.encoding import decode, encode
 from rantai.core.errors import InvariantError, Rejection, invariant
 from rantai.core.records import CHAIN_KEY, ChainConfig, Party, nonce_key, party_key
+from rantai.core.registers import StateIndex
 from rantai.core.state import DELETED, StateView, namespace_type
 from rantai.core.tx import SignedTx, TxContext
 from rantai.crypto.hashing import ZERO_DIGEST, sha256
@@ -51,10 +52,11 @@ class BlockOutcome:
 
 
 class Ledger:
-    """Committed state (decoded values and the state tree) and the head it belongs to."""
+    """Committed state (decoded values, the state tree, the ordered indexes) and its head."""
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
+        self.index = StateIndex()
         self.tree = StateTree()
         self.head: Header | None = None
         self.head_hash: bytes = ZERO_DIGEST
@@ -71,6 +73,7 @@ class Ledger:
             ledger.values[key] = decode(raw, namespace_type(key))
             leaves.append((state_path(key), sha256(raw)))
         ledger.tree = StateTree.build(leaves)
+        ledger.index = StateIndex.build(ledger.values)
         if ledger.tree.root != head.state_root:
             raise InvariantError(
                 f"stored state root {ledger.tree.root.hex()} differs from header "
@@ -101,7 +104,7 @@ class Ledger:
             self.head is None or timestamp_ms >= self.head.timestamp_ms, "timestamp went back"
         )
         height = self.next_height
-        view = StateView(self.values)
+        view = StateView(self.values, self.index, height)
         receipts = tuple(apply_tx(view, tx, height, timestamp_ms) for tx in txs)
         receipt_bytes = tuple(encode(r) for r in receipts)
         changes = self._commit(view)
@@ -124,15 +127,19 @@ class Ledger:
 
     def _commit(self, view: StateView) -> dict[str, bytes | None]:
         values = self.values
+        index = self.index
         changes: dict[str, bytes | None] = {}
         tree_changes: dict[bytes, bytes | None] = {}
         for key, value in view.block_changes():
             if value is DELETED:
                 del values[key]
+                index.update(key, present=False)
                 changes[key] = None
                 tree_changes[state_path(key)] = None
             else:
                 raw = encode(value)
+                if key not in values:
+                    index.update(key, present=True)
                 values[key] = value
                 changes[key] = raw
                 tree_changes[state_path(key)] = sha256(raw)

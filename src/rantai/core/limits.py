@@ -60,3 +60,20 @@ EARMARKS_MAX: Final = 256  # instructions earmarking units of one instrument in 
 CYCLE_INSTRUCTIONS_MAX: Final = 256  # instructions queued for one settlement cycle
 CYCLE_ID_CHARS_MAX: Final = 32
 BOOK_ORDERS_MAX: Final = 256  # orders in one book-building book (one per account)
+
+# --- dates, calendars and coupon schedules (docs/decisions/day-counts.md) -------------------
+CALENDAR_NAME_CHARS_MAX: Final = 32
+CALENDAR_HOLIDAYS_MAX: Final = 2_000  # listed holidays in one business-day calendar
+SCHEDULE_PERIODS_MAX: Final = 1_200  # coupon periods in one schedule (100 years monthly)
+RECORD_DAYS_MAX: Final = 30  # business days between a record date and its payment date
+
+# --- lifecycle (issue 5, section 5) ---------------------------------------------------------
+OPEN_RECORDS_MAX: Final = 8  # open record dates per instrument; each costs a read per write
+PURPOSE_CHARS_MAX: Final = 200
+BALLOT_OPTIONS_MAX: Final = 16
+BALLOT_TTL_MS_MAX: Final = 366 * DAY_MS  # a ballot closes at most a year after it opens
+
+# --- fund units (issue 5, part 4) -----------------------------------------------------------
+FUND_ORDERS_MAX: Final = 256  # queued subscriptions and redemptions of one fund
+GATE_BPS_MAX: Final = 10_000  # a redemption gate of 100% of units outstanding: no gate
+OPTION_DATES_MAX: Final = 64  # call and put dates of one bond or sukuk

@@ -25,6 +25,12 @@ its module's docstring:
 | ``proposal`` | ``rantai.core.actions`` |
 | ``settlement``, ``earmark``, ``cycle``, ``mediator`` | ``rantai.core.settlement`` |
 | ``book`` | ``rantai.core.books`` |
+| ``record``, ``recopen``, ``snap`` | ``rantai.core.record_dates`` |
+| ``dist``, ``owed`` | ``rantai.core.distributions`` |
+| ``ballot``, ``vote`` | ``rantai.core.ballots`` |
+| ``bond``, ``bondstate``, ``fixing``, ``profit``, ``shariah``, ``put`` | ``rantai.core.bonds`` |
+| ``cash``, ``cashlimit``, ``cashref``, ``nrflow`` | ``rantai.core.cash`` |
+| ``fund``, ``nav``, ``fundq`` | ``rantai.core.funds`` |
 """
 
 from __future__ import annotations
@@ -87,6 +93,7 @@ ROLES: Final = (
     "oracle",
     "registrar",
     "reserve_treasury",
+    "shariah_adviser",
 )
 
 # Who may grant (and revoke) each role. Agency and operator roles are set at genesis only.
@@ -99,6 +106,7 @@ ROLE_GRANTORS: Final[dict[str, tuple[str, ...]]] = {
     "oracle": ("agency",),
     "registrar": ("agency",),
     "reserve_treasury": ("agency",),
+    "shariah_adviser": ("agency",),  # the securities commission registers Shariah advisers
     "custodian": ("registrar",),
     "investor": ("registrar",),
     "issuer": ("registrar",),

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from rantai.core.errors import invariant
+from rantai.core.registers import BALANCE_PREFIX, StateIndex, balance_parts, prefix_end
 
 __all__ = [
     "DELETED",
@@ -56,14 +57,24 @@ def namespace_type(key: str) -> Any:
 
 
 class StateView:
-    """Reads through the tx overlay, then the block overlay, then the committed values."""
+    """Reads through the tx overlay, then the block overlay, then the committed values.
 
-    __slots__ = ("_base", "_block", "_tx")
+    ``index`` orders the committed values for the few reads that enumerate
+    (``rantai.core.registers``); without one those reads scan ``base``, which is right but
+    slow, and fine for dry runs and tests. ``height`` is the block being executed, when
+    there is one.
+    """
 
-    def __init__(self, base: Mapping[str, Any]) -> None:
+    __slots__ = ("_base", "_block", "_index", "_tx", "height")
+
+    def __init__(
+        self, base: Mapping[str, Any], index: StateIndex | None = None, height: int | None = None
+    ) -> None:
         self._base = base
         self._block: dict[str, Any] = {}
         self._tx: dict[str, Any] = {}
+        self._index = index
+        self.height = height
 
     def get(self, key: str) -> Any:
         """The value of ``key``, or ``None`` when absent."""
@@ -82,6 +93,48 @@ class StateView:
     def delete(self, key: str) -> None:
         """Delete ``key`` in the current transaction."""
         self._tx[key] = DELETED
+
+    def accounts_holding(self, instrument: str) -> list[str]:
+        """Every account with a non-zero balance of ``instrument`` here, in sorted order.
+
+        Costs the committed holders plus one pass over this block's writes so far.
+        """
+        suffix = "/" + instrument
+        if self._index is not None:
+            found = set(self._index.accounts_holding(instrument))
+        else:
+            found = {
+                balance_parts(k)[0]
+                for k in self._base
+                if k.startswith(BALANCE_PREFIX) and k.endswith(suffix)
+            }
+        for overlay in (self._block, self._tx):
+            for key, value in overlay.items():
+                if key.startswith(BALANCE_PREFIX) and key.endswith(suffix):
+                    account, held = balance_parts(key)
+                    if held != instrument:
+                        continue
+                    if value is DELETED:
+                        found.discard(account)
+                    else:
+                        found.add(account)
+        return sorted(found)
+
+    def keys_with_prefix(self, prefix: str) -> list[str]:
+        """Every key here that starts with ``prefix`` (in a scannable namespace), sorted."""
+        end = prefix_end(prefix)
+        if self._index is not None:
+            found = set(self._index.keys_with_prefix(prefix))
+        else:
+            found = {k for k in self._base if prefix <= k < end}
+        for overlay in (self._block, self._tx):
+            for key, value in overlay.items():
+                if prefix <= key < end:
+                    if value is DELETED:
+                        found.discard(key)
+                    else:
+                        found.add(key)
+        return sorted(found)
 
     def put_direct(self, key: str, value: Any) -> None:
         """Write ``value`` into the block overlay, surviving a rejection of the current tx.

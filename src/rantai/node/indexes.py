@@ -12,8 +12,12 @@ block lock (so a reader holding that lock sees them agree with the head).
 | ``positions`` | account -> instrument -> amount, instruments sorted |
 | ``parties`` | sorted party ids |
 | ``instruments`` | sorted instrument codes |
+| ``settlements_by_party`` | party -> sorted ids of instructions it is on (a leg or an affirmer) |
+| ``settlements_by_kind`` | instrument kind -> sorted ids of the instructions moving that kind |
 
-Zero balances are absent from state, so they are absent here too.
+Zero balances are absent from state, so they are absent here too. An instruction's legs and
+affirmers never change once proposed (only its state does), so the settlement indexes only
+grow; a listing reads each instruction's state from the head state.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ from typing import Any
 
 from sortedcontainers import SortedDict, SortedSet
 
+from rantai.core.ids import account_owner
+
 __all__ = ["Indexes", "parse_balance_key"]
 
 _BAL = "bal/"
 _PARTY = "party/"
 _INSTRUMENT = "inst/"
+_SETTLEMENT = "settlement/"
 
 
 def parse_balance_key(key: str) -> tuple[str, str] | None:
@@ -46,12 +53,14 @@ class Indexes:
         self.positions: dict[str, Any] = {}  # account -> SortedDict[instrument, amount]
         self.parties: Any = SortedSet()
         self.instruments: Any = SortedSet()
+        self.settlements_by_party: dict[str, Any] = {}  # party -> SortedSet[instruction]
+        self.settlements_by_kind: dict[str, Any] = {}  # instrument kind -> SortedSet[instruction]
 
     @classmethod
     def build(cls, values: Mapping[str, Any]) -> Indexes:
         """Index every key of ``values`` (decoded state): linear in the state, once."""
         indexes = cls()
-        indexes._update(((key, value) for key, value in values.items()))
+        indexes._update(((key, value) for key, value in values.items()), values)
         return indexes
 
     def apply(self, changes: Iterable[str], values: Mapping[str, Any]) -> None:
@@ -59,9 +68,9 @@ class Indexes:
 
         ``values`` is the state after the block: a changed key absent from it was deleted.
         """
-        self._update((key, values.get(key)) for key in changes)
+        self._update(((key, values.get(key)) for key in changes), values)
 
-    def _update(self, items: Iterable[tuple[str, Any]]) -> None:
+    def _update(self, items: Iterable[tuple[str, Any]], values: Mapping[str, Any]) -> None:
         for key, value in items:
             if key.startswith(_BAL):
                 self._set_balance(key, value)
@@ -69,6 +78,8 @@ class Indexes:
                 _toggle(self.parties, key[len(_PARTY) :], value is not None)
             elif key.startswith(_INSTRUMENT):
                 _toggle(self.instruments, key[len(_INSTRUMENT) :], value is not None)
+            elif key.startswith(_SETTLEMENT) and value is not None:
+                self._add_settlement(value, values)
 
     def _set_balance(self, key: str, amount: int | None) -> None:
         parsed = parse_balance_key(key)
@@ -77,6 +88,22 @@ class Indexes:
         account, instrument = parsed
         _put(self.holders, instrument, account, amount)
         _put(self.positions, account, instrument, amount)
+
+    def _add_settlement(self, instruction: Any, values: Mapping[str, Any]) -> None:
+        """Index a settlement instruction (``rantai.core.settlement.Instruction``) under its
+        parties and its instruments' kinds; seeing it again (a state change) adds nothing."""
+        parties = set(instruction.affirmers)
+        kinds = set()
+        for leg in instruction.legs:
+            parties.add(account_owner(leg.source))
+            parties.add(account_owner(leg.destination))
+            record = values.get(_INSTRUMENT + leg.instrument)
+            if record is not None:
+                kinds.add(record.kind)
+        for party in parties:
+            self.settlements_by_party.setdefault(party, SortedSet()).add(instruction.id)
+        for kind in kinds:
+            self.settlements_by_kind.setdefault(kind, SortedSet()).add(instruction.id)
 
 
 def _toggle(members: Any, member: str, present: bool) -> None:

@@ -40,12 +40,14 @@ rules for ``set_rules`` in ``rantai.sdk.rules``, governance actions for ``propos
 
 from rantai.core.block import BlockSignature, Header, Receipt
 from rantai.core.governance import LegalBasis
+from rantai.core.kinds.settlement import ProposeSettlement
 from rantai.core.records import ChainConfig, Instrument, Party
 from rantai.core.rules import Terms
 from rantai.core.travel import TravelData, TravelPayload
 from rantai.core.tx import TxBody
 from rantai.crypto.keys import SigningKey
 from rantai.crypto.smt import StateProof
+from rantai.iso20022 import Iso20022Error, IsoMapping, import_sese023
 from rantai.sdk import actions, rules
 from rantai.sdk._async_client import AsyncClient
 from rantai.sdk._builders import (
@@ -58,9 +60,12 @@ from rantai.sdk._builders import (
     approve_transfer,
     batch_transfer,
     burn,
+    cancel_fund_order,
     cancel_settlement,
     check_body,
+    create_cash,
     create_instrument,
+    deal,
     dismiss_agent,
     genesis,
     genesis_agency,
@@ -80,14 +85,20 @@ from rantai.sdk._builders import (
     place_order,
     propose,
     propose_settlement,
+    publish_nav,
+    redeem,
     register_party,
     retry_settlement,
     revoke_claim,
     revoke_key,
     revoke_role,
     run_cycle,
+    set_cash_limits,
+    set_cash_terms,
+    set_dealing_terms,
     set_mediator,
     set_rules,
+    subscribe,
     terms,
     transfer,
     travel_transfer,
@@ -113,6 +124,29 @@ from rantai.sdk._errors import (
     WrongPassphrase,
 )
 from rantai.sdk._keys import PartyKey, generate_key, load_key, save_key
+from rantai.sdk._lifecycle import (
+    bond_terms,
+    calendar,
+    call_bond,
+    cast_vote,
+    certify_shariah,
+    claim_distribution,
+    close_ballot,
+    close_record,
+    declare_profit,
+    distribute,
+    exercise_put,
+    income,
+    open_ballot,
+    option_date,
+    partial_redeem,
+    pay_period,
+    publish_fixing,
+    redeem_bond,
+    set_bond_terms,
+    settle_puts,
+    take_record,
+)
 from rantai.sdk._models import (
     Balance,
     Balances,
@@ -120,12 +154,17 @@ from rantai.sdk._models import (
     HeaderInfo,
     Health,
     Holding,
+    Schedule,
+    SchedulePeriod,
     Submission,
     Transaction,
 )
+from rantai.sdk._ops import Settlement
 from rantai.sdk._travel import open_travel, seal_travel, travel_payload
 
 __all__ = [
+    "Schedule",
+    "SchedulePeriod",
     "ApiError",
     "AsyncClient",
     "Balance",
@@ -141,6 +180,8 @@ __all__ = [
     "Holding",
     "Instrument",
     "InvalidTransaction",
+    "Iso20022Error",
+    "IsoMapping",
     "KeyFileError",
     "LegalBasis",
     "NotFound",
@@ -150,6 +191,7 @@ __all__ = [
     "RantaiError",
     "Receipt",
     "Rejected",
+    "Settlement",
     "SigningKey",
     "StateProof",
     "Submission",
@@ -175,10 +217,14 @@ __all__ = [
     "approve_transfer",
     "batch_transfer",
     "burn",
+    "cancel_fund_order",
     "cancel_settlement",
     "check_body",
+    "create_cash",
     "create_instrument",
+    "deal",
     "dismiss_agent",
+    "from_sese023",
     "generate_key",
     "genesis",
     "genesis_agency",
@@ -200,6 +246,8 @@ __all__ = [
     "place_order",
     "propose",
     "propose_settlement",
+    "publish_nav",
+    "redeem",
     "register_party",
     "retry_settlement",
     "revoke_claim",
@@ -209,12 +257,49 @@ __all__ = [
     "run_cycle",
     "save_key",
     "seal_travel",
+    "set_cash_limits",
+    "set_cash_terms",
+    "set_dealing_terms",
     "set_mediator",
     "set_rules",
+    "subscribe",
     "terms",
     "transfer",
     "travel_payload",
     "travel_transfer",
     "unpause_instrument",
     "veto",
+    "bond_terms",
+    "calendar",
+    "call_bond",
+    "cast_vote",
+    "certify_shariah",
+    "claim_distribution",
+    "close_ballot",
+    "close_record",
+    "declare_profit",
+    "distribute",
+    "exercise_put",
+    "income",
+    "open_ballot",
+    "option_date",
+    "partial_redeem",
+    "pay_period",
+    "publish_fixing",
+    "redeem_bond",
+    "set_bond_terms",
+    "settle_puts",
+    "take_record",
 ]
+
+
+def from_sese023(xml: bytes, mapping: IsoMapping, cycle: str = "") -> ProposeSettlement:
+    """The ``propose_settlement`` body a sese.023.001.11 DvP instruction describes, ready to
+    sign and submit: ``client.submit(sdk.from_sese023(xml, mapping), wait=True)``.
+
+    ``mapping`` maps the message's ISIN (or proprietary id), currency and account ids to
+    ledger ids and gives the instruments' decimals (docs/iso20022.md); the node's
+    ``POST /v1/iso20022/sese.023`` gives the same body. Raises Iso20022Error (a reason code
+    and the failing element) for a message that is malformed, schema-invalid or unmapped.
+    """
+    return import_sese023(xml, mapping, cycle)

@@ -14,10 +14,14 @@ from typing import Any, Self, overload
 
 import httpx
 
+from rantai.core.ballots import Ballot
 from rantai.core.block import Receipt
+from rantai.core.distributions import Distribution
+from rantai.core.record_dates import RecordDate
 from rantai.core.records import Instrument, Party
 from rantai.core.tx import TxBody
 from rantai.crypto.keys import SigningKey
+from rantai.iso20022 import IsoMapping
 from rantai.sdk import _ops
 from rantai.sdk._client import (
     TIMEOUT_S_DEFAULT,
@@ -35,10 +39,11 @@ from rantai.sdk._models import (
     HeaderInfo,
     Health,
     Holding,
+    Schedule,
     Submission,
     Transaction,
 )
-from rantai.sdk._ops import Call, Effect, Op, Sleep
+from rantai.sdk._ops import Call, Effect, Op, Settlement, Sleep
 from rantai.sdk._wire import SseParser
 
 __all__ = ["AsyncClient"]
@@ -195,6 +200,26 @@ class AsyncClient:
         result: Instrument | None = await self._drive(_ops.instrument(code))
         return result
 
+    async def schedule(self, code: str) -> Schedule | None:
+        """A bond's or sukuk's terms, state, certification and payment schedule, or None."""
+        result: Schedule | None = await self._drive(_ops.schedule(code))
+        return result
+
+    async def record_date(self, code: str, name: str) -> RecordDate | None:
+        """A record date of ``code``, or None."""
+        result: RecordDate | None = await self._drive(_ops.record_date(code, name))
+        return result
+
+    async def ballot(self, code: str, ballot: str) -> Ballot | None:
+        """A ballot on ``code`` and its tally so far, or None."""
+        result: Ballot | None = await self._drive(_ops.ballot(code, ballot))
+        return result
+
+    async def distribution(self, distribution: str | bytes) -> Distribution | None:
+        """A distribution's totals (by its paying transaction's id), or None."""
+        result: Distribution | None = await self._drive(_ops.distribution(distribution))
+        return result
+
     # --- signed reads ------------------------------------------------------------------------
 
     async def party(self, party_id: str) -> Party | None:
@@ -250,6 +275,42 @@ class AsyncClient:
     ) -> dict[bytes, Transaction]:
         result: dict[bytes, Transaction] = await self._drive(
             _ops.wait(self._session, list(tx_ids), timeout_s)
+        )
+        return result
+
+    async def settlement(self, instruction: str) -> Settlement | None:
+        result: Settlement | None = await self._drive(_ops.settlement(self._session, instruction))
+        return result
+
+    async def settlements(
+        self,
+        *,
+        party: str | None = None,
+        state: str | None = None,
+        page_size: int = _ops.PAGE_SIZE_DEFAULT,
+    ) -> AsyncIterator[Settlement]:
+        cursor: str | None = None
+        while True:
+            page: _ops.Page[Settlement] = await self._drive(
+                _ops.settlements_page(self._session, party, state, cursor, page_size)
+            )
+            for item in page.items:
+                yield item
+            if page.next is None:
+                return
+            cursor = page.next
+
+    async def sese025(
+        self, instruction: str, *, side: str = "DELI", mapping: IsoMapping | None = None
+    ) -> bytes:
+        result: bytes = await self._drive(
+            _ops.iso_export(self._session, instruction, "sese.025", mapping, side)
+        )
+        return result
+
+    async def pacs009(self, instruction: str, *, mapping: IsoMapping | None = None) -> bytes:
+        result: bytes = await self._drive(
+            _ops.iso_export(self._session, instruction, "pacs.009", mapping, None)
         )
         return result
 

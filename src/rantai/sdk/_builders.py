@@ -26,7 +26,16 @@ from rantai.core.actions import AnyAction
 from rantai.core.books import Allocation
 from rantai.core.governance import LegalBasis
 from rantai.core.kinds.books import Allocate, OpenBook, PlaceOrder
+from rantai.core.kinds.cash import CreateCash, SetCashLimits, SetCashTerms
 from rantai.core.kinds.claims import ImportCredential, IssueClaim, RevokeClaim
+from rantai.core.kinds.funds import (
+    CancelFundOrder,
+    Deal,
+    PublishNav,
+    Redeem,
+    SetDealingTerms,
+    Subscribe,
+)
 from rantai.core.kinds.genesis import Genesis, GenesisAgency, GenesisParty
 from rantai.core.kinds.governance import Approve, Propose, Veto
 from rantai.core.kinds.instruments import Burn, CreateInstrument, Mint
@@ -487,3 +496,90 @@ def legal_basis(code: str, reference: str, document_hash: bytes) -> LegalBasis:
     ``sanctions_designation`` ...), the order's or directive's ``reference``, and the
     SHA-256 of its document."""
     return check_record(LegalBasis(code, reference, document_hash))
+
+
+# --- cash tokens and fund units (docs/decisions/cash-tokens.md, funds.md) ------------------
+
+
+def create_cash(
+    code: str, name: str, decimals: int, supply_cap: int, currency: str, money: str
+) -> CreateCash:
+    """Create a cash instrument with its terms: ``currency`` (ISO 4217) and ``money``
+    (``deposit``: sender a licensed bank; ``wholesale``: sender the central bank)."""
+    return check_body(CreateCash(code, name, decimals, supply_cap, currency, money))
+
+
+def set_cash_terms(instrument: str, currency: str, money: str) -> SetCashTerms:
+    """Declare a cash instrument's terms once, before its first mint (sender: its issuer);
+    from then on every mint needs a fresh deposit reference and every burn a payout one."""
+    return check_body(SetCashTerms(instrument, currency, money))
+
+
+def set_cash_limits(
+    instrument: str,
+    holder_max: int = 0,
+    tx_max: int = 0,
+    non_resident_tx_max: int = 0,
+    non_resident_day_max: int = 0,
+    home_country: str = "MY",
+) -> SetCashLimits:
+    """Set the central bank's limits on a cash instrument, in its minor units (0: none).
+    Sender: an agency with cash in its scope."""
+    return check_body(
+        SetCashLimits(
+            instrument, holder_max, tx_max, non_resident_tx_max, non_resident_day_max, home_country
+        )
+    )
+
+
+def set_dealing_terms(
+    instrument: str,
+    cash_instrument: str,
+    cash_account: str,
+    dealing_account: str,
+    cutoff_ms_of_day: int,
+    min_subscription: int = 0,
+    gate_bps: int = 10_000,
+) -> SetDealingTerms:
+    """Set a fund's dealing terms once (sender: its manager): the cash it deals in, its cash
+    and dealing accounts, the daily cut-off (ms after 00:00 UTC), the minimum subscription
+    and the redemption gate in basis points of units outstanding (10,000: none)."""
+    return check_body(
+        SetDealingTerms(
+            instrument,
+            cash_instrument,
+            cash_account,
+            dealing_account,
+            cutoff_ms_of_day,
+            min_subscription,
+            gate_bps,
+        )
+    )
+
+
+def publish_nav(
+    instrument: str, cash_instrument: str, nav_minor: int, valuation_ms: int
+) -> PublishNav:
+    """Publish a fund's NAV per whole unit in minor units of ``cash_instrument``, valued at
+    block time ``valuation_ms``. Sender: the manager or its agent."""
+    return check_body(PublishNav(instrument, cash_instrument, nav_minor, valuation_ms))
+
+
+def subscribe(instrument: str, account: str, amount: int) -> Subscribe:
+    """Order units of a fund for ``amount`` of its cash from the sender's ``account``."""
+    return check_body(Subscribe(instrument, account, amount))
+
+
+def redeem(instrument: str, account: str, units: int) -> Redeem:
+    """Order the redemption of ``units`` of a fund from the sender's ``account``."""
+    return check_body(Redeem(instrument, account, units))
+
+
+def cancel_fund_order(instrument: str, order: int) -> CancelFundOrder:
+    """Cancel the sender's queued fund order ``order`` before its cut-off."""
+    return check_body(CancelFundOrder(instrument, order))
+
+
+def deal(instrument: str) -> Deal:
+    """Settle a fund's due orders at its latest NAV. Sender: the manager or its agent."""
+    return check_body(Deal(instrument))

@@ -12,10 +12,14 @@ from typing import Any, Self, overload
 import httpx
 import msgspec
 
+from rantai.core.ballots import Ballot
 from rantai.core.block import Receipt
+from rantai.core.distributions import Distribution
+from rantai.core.record_dates import RecordDate
 from rantai.core.records import Instrument, Party
 from rantai.core.tx import TxBody
 from rantai.crypto.keys import SigningKey
+from rantai.iso20022 import IsoMapping
 from rantai.sdk import _ops
 from rantai.sdk._errors import RantaiError, TransportError, UnexpectedResponse
 from rantai.sdk._keys import PartyKey
@@ -26,10 +30,11 @@ from rantai.sdk._models import (
     HeaderInfo,
     Health,
     Holding,
+    Schedule,
     Submission,
     Transaction,
 )
-from rantai.sdk._ops import Call, Effect, Op, Session, Sleep
+from rantai.sdk._ops import Call, Effect, Op, Session, Settlement, Sleep
 from rantai.sdk._verify import header_from_json
 from rantai.sdk._wire import SseParser, read_headers
 
@@ -58,7 +63,7 @@ def session_for(
 
 def build_request(http: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
     """The request for ``call``, with the read signature over exactly what will be sent."""
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": "application/xml" if call.raw else "application/json"}
     if call.body is not None:
         headers["Content-Type"] = "application/json"
     request = http.build_request(
@@ -266,6 +271,26 @@ class Client:
         result: Instrument | None = self._drive(_ops.instrument(code))
         return result
 
+    def schedule(self, code: str) -> Schedule | None:
+        """A bond's or sukuk's terms, state, certification and payment schedule, or None."""
+        result: Schedule | None = self._drive(_ops.schedule(code))
+        return result
+
+    def record_date(self, code: str, name: str) -> RecordDate | None:
+        """A record date of ``code``, or None."""
+        result: RecordDate | None = self._drive(_ops.record_date(code, name))
+        return result
+
+    def ballot(self, code: str, ballot: str) -> Ballot | None:
+        """A ballot on ``code`` and its tally so far, or None."""
+        result: Ballot | None = self._drive(_ops.ballot(code, ballot))
+        return result
+
+    def distribution(self, distribution: str | bytes) -> Distribution | None:
+        """A distribution's totals (by its paying transaction's id), or None."""
+        result: Distribution | None = self._drive(_ops.distribution(distribution))
+        return result
+
     # --- signed reads ------------------------------------------------------------------------
 
     def party(self, party_id: str) -> Party | None:
@@ -327,6 +352,51 @@ class Client:
         committed ones, proven, by id."""
         result: dict[bytes, Transaction] = self._drive(
             _ops.wait(self._session, list(tx_ids), timeout_s)
+        )
+        return result
+
+    # --- settlement instructions and ISO 20022 --------------------------------------------------
+
+    def settlement(self, instruction: str) -> Settlement | None:
+        """A settlement instruction (id: the proposing transaction's id, hex), or None. Its
+        parties, mediators and agencies in scope of its instruments may read it."""
+        result: Settlement | None = self._drive(_ops.settlement(self._session, instruction))
+        return result
+
+    def settlements(
+        self,
+        *,
+        party: str | None = None,
+        state: str | None = None,
+        page_size: int = _ops.PAGE_SIZE_DEFAULT,
+    ) -> Iterator[Settlement]:
+        """Every instruction the client's party may see, by id; ``party`` keeps those that
+        party is on, ``state`` those in that state (``expired`` included)."""
+        cursor: str | None = None
+        while True:
+            page: _ops.Page[Settlement] = self._drive(
+                _ops.settlements_page(self._session, party, state, cursor, page_size)
+            )
+            yield from page.items
+            if page.next is None:
+                return
+            cursor = page.next
+
+    def sese025(
+        self, instruction: str, *, side: str = "DELI", mapping: IsoMapping | None = None
+    ) -> bytes:
+        """The sese.025 confirmation (XML) of a settled DvP instruction, for the deliverer
+        (``DELI``) or the receiver (``RECE``); ``mapping`` names ISINs, currencies and
+        accounts as the other side knows them (a currency for the cash leg is needed)."""
+        result: bytes = self._drive(
+            _ops.iso_export(self._session, instruction, "sese.025", mapping, side)
+        )
+        return result
+
+    def pacs009(self, instruction: str, *, mapping: IsoMapping | None = None) -> bytes:
+        """The cash leg of a settled DvP instruction as a pacs.009 credit transfer (XML)."""
+        result: bytes = self._drive(
+            _ops.iso_export(self._session, instruction, "pacs.009", mapping, None)
         )
         return result
 

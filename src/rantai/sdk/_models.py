@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from rantai.core import codes
 from rantai.core.block import BlockSignature, Header, Receipt
+from rantai.core.bonds import BondState, BondTerms, Certification
 from rantai.core.records import ChainConfig
 from rantai.core.tx import TxBody
 from rantai.crypto.smt import StateProof
@@ -21,6 +22,8 @@ __all__ = [
     "HeaderInfo",
     "Health",
     "Holding",
+    "Schedule",
+    "SchedulePeriod",
     "Submission",
     "Transaction",
 ]
@@ -130,3 +133,27 @@ class Transaction:
     public_key: bytes
     body: TxBody
     receipt: Receipt
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePeriod:
+    """One period of a bond's or sukuk's schedule, and whether it has been paid."""
+
+    index: int
+    start: str
+    end: str
+    payment_date: str
+    record_date: str
+    paid: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A bond's or sukuk's terms, state, Shariah certification and payment schedule."""
+
+    instrument: str
+    payment_kind: str  # coupon, rental or profit
+    terms: BondTerms
+    state: BondState
+    certification: Certification | None
+    periods: tuple[SchedulePeriod, ...]

@@ -22,10 +22,16 @@ from urllib.parse import quote
 import msgspec
 
 from rantai.core import codes
+from rantai.core.ballots import Ballot
 from rantai.core.block import Receipt
+from rantai.core.bonds import BondState, BondTerms, Certification
+from rantai.core.distributions import Distribution
+from rantai.core.record_dates import RecordDate
 from rantai.core.records import ChainConfig, Instrument, Party
+from rantai.core.settlement import Leg
 from rantai.core.tx import TxBody, build_envelope
 from rantai.crypto.hashing import sha256
+from rantai.iso20022 import IsoMapping
 from rantai.sdk._builders import check_body
 from rantai.sdk._convert import from_json, hex_bytes
 from rantai.sdk._errors import (
@@ -44,6 +50,8 @@ from rantai.sdk._models import (
     HeaderInfo,
     Health,
     Holding,
+    Schedule,
+    SchedulePeriod,
     Submission,
     Transaction,
 )
@@ -59,6 +67,7 @@ __all__ = [
     "ReadAuth",
     "SenderLocks",
     "Session",
+    "Settlement",
     "Sleep",
     "balance",
     "balances",
@@ -72,9 +81,12 @@ __all__ = [
     "holders_page",
     "instrument",
     "instruments_page",
+    "iso_export",
     "next_nonce",
     "party",
     "receipt",
+    "settlement",
+    "settlements_page",
     "signs",
     "stream_headers",
     "submit",
@@ -105,8 +117,9 @@ class ReadAuth:
 class Call:
     """One HTTP request and how to read its answer.
 
-    ``parse`` takes the decoded JSON of a 2xx answer. With ``missing_ok`` a 404 whose code is
-    ``not_found`` is answered with None instead of raising ``NotFound``.
+    ``parse`` takes the decoded JSON of a 2xx answer (with ``raw``, its body bytes: an XML
+    document). With ``missing_ok`` a 404 whose code is ``not_found`` is answered with None
+    instead of raising ``NotFound``.
     """
 
     method: str
@@ -117,6 +130,7 @@ class Call:
     auth: ReadAuth | None = None
     missing_ok: bool = False
     timeout_s: float | None = None
+    raw: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +151,8 @@ def finish(call: Call, status: int, content: bytes) -> object:
     is not what docs/api.md says.
     """
     data: Any = None
+    if call.raw and 200 <= status < 300:
+        return call.parse(content)
     try:
         data = msgspec.json.decode(content) if content else None
     except msgspec.DecodeError:
@@ -384,6 +400,61 @@ def instrument(code: str) -> Op[Instrument | None]:
     return found
 
 
+def schedule(code: str) -> Op[Schedule | None]:
+    found: Schedule | None = yield Call(
+        "GET", f"/v1/instruments/{_segment(code)}/schedule", _schedule, missing_ok=True
+    )
+    return found
+
+
+def _schedule(data: Any) -> Schedule:
+    certification = data["certification"]
+    return Schedule(
+        instrument=data["instrument"],
+        payment_kind=data["payment_kind"],
+        terms=from_json(data["terms"], BondTerms),
+        state=from_json(data["state"], BondState),
+        certification=None if certification is None else from_json(certification, Certification),
+        periods=tuple(
+            SchedulePeriod(
+                p["index"], p["start"], p["end"], p["payment_date"], p["record_date"], p["paid"]
+            )
+            for p in data["periods"]
+        ),
+    )
+
+
+def record_date(code: str, name: str) -> Op[RecordDate | None]:
+    found: RecordDate | None = yield Call(
+        "GET",
+        f"/v1/instruments/{_segment(code)}/records/{_segment(name)}",
+        lambda d: from_json(d, RecordDate),
+        missing_ok=True,
+    )
+    return found
+
+
+def ballot(code: str, ballot_id: str) -> Op[Ballot | None]:
+    found: Ballot | None = yield Call(
+        "GET",
+        f"/v1/instruments/{_segment(code)}/ballots/{_segment(ballot_id)}",
+        lambda d: from_json(d, Ballot),
+        missing_ok=True,
+    )
+    return found
+
+
+def distribution(distribution_id: str | bytes) -> Op[Distribution | None]:
+    hex_id = distribution_id.hex() if isinstance(distribution_id, bytes) else distribution_id
+    found: Distribution | None = yield Call(
+        "GET",
+        f"/v1/distributions/{_segment(hex_id)}",
+        lambda d: from_json(d, Distribution),
+        missing_ok=True,
+    )
+    return found
+
+
 # --- signed reads ---------------------------------------------------------------------------
 
 
@@ -526,6 +597,121 @@ def wait(
         if not missing or remaining_s <= 0:
             return found
         yield Sleep(min(poll_s, remaining_s))
+
+
+# --- settlement instructions and ISO 20022 -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A settlement instruction as ``GET /v1/settlements/{id}`` shows it: ``state`` as read at
+    the head's block time (``expired`` included); ``failed_leg`` and ``failed_code`` when it
+    failed; ``settled_height`` once settled (single reads only, None in listings)."""
+
+    id: str
+    proposer: str
+    legs: tuple[Leg, ...]
+    deadline_ms: int
+    cycle: str
+    state: str
+    affirmers: tuple[str, ...]
+    affirmed_by: tuple[str, ...]
+    failed_leg: int | None
+    failed_code: str | None
+    proposed_height: int
+    settled_height: int | None = None
+
+
+def _settlement_from_json(d: Any) -> Settlement:
+    legs = tuple(from_json(leg, Leg) for leg in d["legs"])
+    found = Settlement(
+        d["id"],
+        d["proposer"],
+        legs,
+        d["deadline_ms"],
+        d["cycle"],
+        d["state"],
+        tuple(d["affirmers"]),
+        tuple(d["affirmed_by"]),
+        d["failed_leg"],
+        d["failed_code"],
+        d["proposed_height"],
+        d.get("settled_height"),
+    )
+    if not isinstance(found.deadline_ms, int) or not all(
+        isinstance(p, str) for p in found.affirmers
+    ):
+        raise ValueError("not a settlement instruction")
+    return found
+
+
+def settlement(session: Session, instruction: str) -> Op[Settlement | None]:
+    yield from ensure_chain(session, executors_needed=False)
+    found: Settlement | None = yield Call(
+        "GET",
+        f"/v1/settlements/{_segment(instruction)}",
+        _settlement_from_json,
+        auth=session.auth(),
+        missing_ok=True,
+    )
+    if found is not None and found.id != instruction:
+        raise UnexpectedResponse(f"asked for instruction {instruction}, got {found.id}")
+    return found
+
+
+def settlements_page(
+    session: Session, party: str | None, state: str | None, after: str | None, page_size: int
+) -> Op[Page[Settlement]]:
+    yield from ensure_chain(session, executors_needed=False)
+
+    def parse(d: Any) -> Page[Settlement]:
+        return Page([_settlement_from_json(i) for i in d["items"]], d["next"], d["height"])
+
+    params = [("limit", _limit(page_size))]
+    for name, value in (("party", party), ("state", state), ("after", after)):
+        if value is not None:
+            params.append((name, value))
+    page: Page[Settlement] = yield Call(
+        "GET", "/v1/settlements", parse, params=tuple(params), auth=session.auth()
+    )
+    return page
+
+
+def _mapping_params(mapping: IsoMapping | None) -> tuple[tuple[str, str], ...]:
+    """An ``IsoMapping``'s pairs as the query parameters of the ISO 20022 routes."""
+    if mapping is None:
+        return ()
+    params: list[tuple[str, str]] = []
+    for name, pairs in (
+        ("instrument", mapping.instruments),
+        ("currency", mapping.currencies),
+        ("account", mapping.accounts),
+    ):
+        params.extend((name, f"{outside}:{inside}") for outside, inside in sorted(pairs.items()))
+    return tuple(params)
+
+
+def iso_export(
+    session: Session, instruction: str, message: str, mapping: IsoMapping | None, side: str | None
+) -> Op[bytes]:
+    """The XML of ``GET /v1/settlements/{id}/<message>`` (``sese.025`` or ``pacs.009``)."""
+    yield from ensure_chain(session, executors_needed=False)
+    params = (() if side is None else (("side", side),)) + _mapping_params(mapping)
+
+    def parse(content: Any) -> bytes:
+        if not isinstance(content, bytes) or not content.startswith(b"<?xml"):
+            raise ValueError("not an XML document")
+        return content
+
+    xml: bytes = yield Call(
+        "GET",
+        f"/v1/settlements/{_segment(instruction)}/{message}",
+        parse,
+        params=params,
+        auth=session.auth(),
+        raw=True,
+    )
+    return xml
 
 
 # --- writes -----------------------------------------------------------------------------------

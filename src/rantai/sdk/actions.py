@@ -33,6 +33,7 @@ from rantai.core.actions import (
     HaltMarket,
     RecoverKey,
     Resume,
+    RevokeCertification,
     RevokeRoleAction,
     SuspendInstrument,
     TrustIssuers,
@@ -55,6 +56,7 @@ __all__ = [
     "halt_market",
     "recover_key",
     "resume",
+    "revoke_certification",
     "revoke_role",
     "suspend_instrument",
     "trust_issuers",
@@ -114,6 +116,11 @@ def change_rules(
 ) -> ChangeRules:
     """Replace an instrument's rules (``rantai.sdk.rules``) and terms (``sdk.terms``)."""
     return check_record(ChangeRules(instrument, tuple(rules), terms))
+
+
+def revoke_certification(instrument: str) -> RevokeCertification:
+    """Revoke a sukuk's Shariah certification (no more issuance until it is certified again)."""
+    return check_record(RevokeCertification(instrument))
 
 
 def trust_issuers(topic: str, issuers: Iterable[str]) -> TrustIssuers:

@@ -5,11 +5,15 @@ module below. Nothing else changes.
 """
 
 from rantai.core.kinds import (
+    bonds,
     books,
+    cash,
     claims,
+    funds,
     genesis,
     governance,
     instruments,
+    lifecycle,
     parties,
     policies,
     settlement,
@@ -17,11 +21,15 @@ from rantai.core.kinds import (
 )
 
 __all__ = [
+    "bonds",
     "books",
+    "cash",
     "claims",
+    "funds",
     "genesis",
     "governance",
     "instruments",
+    "lifecycle",
     "parties",
     "policies",
     "settlement",

@@ -17,7 +17,7 @@ from rantai.core.access import (
 )
 from rantai.core.books import Allocation, Book, Order, book_key
 from rantai.core.errors import Malformed, Rejection
-from rantai.core.ids import check_account_id, check_amount, check_instrument_code
+from rantai.core.ids import check_account_id, check_amount, check_instrument_code, check_tx_id
 from rantai.core.kinds.settlement import affirm_as, create_instruction
 from rantai.core.settlement import Leg
 from rantai.core.tx import TxBody, TxContext
@@ -27,8 +27,7 @@ __all__ = ["Allocate", "OpenBook", "PlaceOrder", "allocation_instruction_id"]
 
 
 def _check_book_id(value: str) -> None:
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise Malformed(codes.BAD_FIELD, "book: a transaction id in lowercase hex")
+    check_tx_id(value, "book")
 
 
 def _require_book(ctx: TxContext, book: str) -> Book:

@@ -22,7 +22,7 @@ from rantai.core.governance import (
     threshold_of,
     vetoers_of,
 )
-from rantai.core.ids import check_text
+from rantai.core.ids import check_text, check_tx_id
 from rantai.core.tx import TxBody, TxContext
 
 __all__ = ["Approve", "Propose", "Veto"]
@@ -116,8 +116,7 @@ def _require_open(ctx: TxContext, proposal_id: str) -> Proposal:
 
 
 def _check_proposal_form(proposal: str, note: str) -> None:
-    if len(proposal) != 64 or any(c not in "0123456789abcdef" for c in proposal):
-        raise Malformed(codes.BAD_FIELD, "proposal: a transaction id in lowercase hex")
+    check_tx_id(proposal, "proposal")
     _check_note(note)
 
 

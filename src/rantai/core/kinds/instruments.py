@@ -21,6 +21,8 @@ from rantai.core.access import (
     require_owned_account,
     require_party,
 )
+from rantai.core.bonds import check_certified
+from rantai.core.cash import check_payout_reference, use_deposit_reference
 from rantai.core.compliance import check_movement, record_movement
 from rantai.core.errors import Malformed, Rejection
 from rantai.core.ids import check_account_id, check_amount, check_instrument_code, check_text
@@ -74,6 +76,8 @@ class Mint(TxBody, frozen=True, tag="mint"):
     """Issue ``amount`` new units into ``to``. Sender: the issuer or one of its agents.
 
     Rejects, in order: unknown_instrument, not_authorized, unknown_account,
+    reference_required, reference_used (cash with terms, ``rantai.core.cash``),
+    not_certified (a sukuk without a Shariah certification in force),
     supply_cap_exceeded, the compliance checks, balance_overflow.
     """
 
@@ -91,6 +95,9 @@ class Mint(TxBody, frozen=True, tag="mint"):
     def apply(self, ctx: TxContext) -> None:
         instrument = require_issuer_or_agent(ctx.view, self.instrument, ctx.sender)
         account = require_account(ctx.view, self.to)
+        use_deposit_reference(ctx.view, instrument, self.reference, ctx.height)
+        if instrument.kind == "sukuk":
+            check_certified(ctx.view, instrument.code, ctx.timestamp_ms)
         if instrument.supply + self.amount > instrument.supply_cap:
             raise Rejection(
                 codes.SUPPLY_CAP_EXCEEDED,
@@ -119,8 +126,9 @@ class Mint(TxBody, frozen=True, tag="mint"):
 class Burn(TxBody, frozen=True, tag="burn"):
     """Destroy ``amount`` units held in ``account``. Sender: the account's owner.
 
-    Rejects, in order: unknown_instrument, unknown_account, not_authorized, the compliance
-    checks (whose last is insufficient_balance).
+    Rejects, in order: unknown_instrument, unknown_account, not_authorized,
+    reference_required (cash with terms), the compliance checks (whose last is
+    insufficient_balance).
     """
 
     instrument: str
@@ -137,6 +145,7 @@ class Burn(TxBody, frozen=True, tag="burn"):
     def apply(self, ctx: TxContext) -> None:
         instrument = require_instrument(ctx.view, self.instrument)
         account = require_owned_account(ctx.view, self.account, ctx.sender)
+        check_payout_reference(ctx.view, instrument, self.reference)
         move = Move(
             "burn", instrument, account.id, account.owner, "", "", self.amount, ctx.timestamp_ms
         )

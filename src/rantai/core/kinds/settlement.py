@@ -37,6 +37,7 @@ from rantai.core.ids import (
     check_instrument_code,
     check_party_id,
     check_text,
+    check_tx_id,
 )
 from rantai.core.records import CHAIN_KEY, ChainConfig
 from rantai.core.rules import TRANSFER, Move, Policy, policy_key
@@ -78,8 +79,7 @@ __all__ = [
 
 
 def _check_instruction_id(value: str) -> None:
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise Malformed(codes.BAD_FIELD, "instruction: a transaction id in lowercase hex")
+    check_tx_id(value, "instruction")
 
 
 def _check_leg(leg: Leg) -> None:

@@ -1,0 +1,96 @@
+"""Ordered indexes over committed state, kept beside it and derived from it alone.
+
+State is a map; a few lifecycle steps must enumerate part of it in a fixed order: every
+account holding an instrument (a distribution pays each one), or every key under a prefix
+(the snapshot entries of a record date). Scanning the whole map would cost time in
+proportion to all state, so the ledger keeps two indexes, updated as each block commits:
+
+- per instrument, the sorted accounts whose balance is not zero (from ``bal/`` keys);
+- the sorted keys of the namespaces declared *scannable* (``register_scannable``).
+
+They are pure functions of the committed state, so every node derives the same ones and
+they need no place in the state root. ``StateView`` merges them with its overlays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+from sortedcontainers import SortedList, SortedSet
+
+from rantai.core.errors import invariant
+
+__all__ = ["BALANCE_PREFIX", "StateIndex", "balance_parts", "is_scannable", "register_scannable"]
+
+BALANCE_PREFIX: Final = "bal/"
+_SCANNABLE: set[str] = set()
+
+
+def register_scannable(namespace: str) -> None:
+    """Declare that the keys of ``namespace`` may be enumerated by prefix."""
+    _SCANNABLE.add(namespace)
+
+
+def is_scannable(key: str) -> bool:
+    return key.split("/", 1)[0] in _SCANNABLE
+
+
+def balance_parts(key: str) -> tuple[str, str]:
+    """``(account, instrument)`` of a ``bal/<account>/<instrument>`` key."""
+    account, _, instrument = key[len(BALANCE_PREFIX) :].partition("/")
+    return account, instrument
+
+
+def prefix_end(prefix: str) -> str:
+    """The smallest string above every string that starts with ``prefix``."""
+    invariant(bool(prefix), "an empty prefix")
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class StateIndex:
+    """The holders of each instrument, and the keys of scannable namespaces, in order."""
+
+    __slots__ = ("_holders", "_keys")
+
+    def __init__(self) -> None:
+        self._holders: dict[str, SortedSet] = {}
+        self._keys = SortedList()
+
+    @classmethod
+    def build(cls, keys: Iterable[str]) -> StateIndex:
+        index = cls()
+        for key in keys:
+            index.update(key, present=True)
+        return index
+
+    def update(self, key: str, *, present: bool) -> None:
+        """Record that ``key`` now has a value (``present``) or has none."""
+        if key.startswith(BALANCE_PREFIX):
+            account, instrument = balance_parts(key)
+            accounts = self._holders.get(instrument)
+            if present:
+                if accounts is None:
+                    accounts = self._holders[instrument] = SortedSet()
+                accounts.add(account)
+            elif accounts is not None:
+                accounts.discard(account)
+                if not accounts:
+                    del self._holders[instrument]
+        elif is_scannable(key):
+            if present:
+                if key not in self._keys:
+                    self._keys.add(key)
+            else:
+                self._keys.discard(key)
+
+    def accounts_holding(self, instrument: str) -> Iterable[str]:
+        """Accounts with a committed non-zero balance of ``instrument``, in order."""
+        accounts: Iterable[str] = self._holders.get(instrument, ())
+        return accounts
+
+    def keys_with_prefix(self, prefix: str) -> Iterator[str]:
+        """Committed keys of a scannable namespace that start with ``prefix``, in order."""
+        invariant(is_scannable(prefix), f"{prefix!r} is not in a scannable namespace")
+        keys: Iterator[str] = self._keys.irange(prefix, prefix_end(prefix), inclusive=(True, False))
+        return keys
