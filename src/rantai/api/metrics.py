@@ -12,6 +12,14 @@
 | ``rantai_pending_txs`` | gauge | admitted transactions not yet in a block |
 | ``rantai_access_log_pending`` | gauge | agency reads recorded, not yet written |
 | ``rantai_alerts_total{monitor}`` | counter | AML alerts recorded by this process's supervisor |
+| ``rantai_txs_committed_total`` | counter | transactions in committed blocks (``rate()``: tx/s) |
+| ``rantai_txs_ok_total`` | counter | ... of them with receipt code ``ok`` |
+| ``rantai_rejections_total{code}`` | counter | committed transactions rejected, per reason code |
+| ``rantai_block_interval_seconds`` | histogram | block time between consecutive blocks |
+
+Block counters move on the executor's thread, as each block commits (``BlockFeed``); the
+interval is between headers' timestamps, so it is the chain's own block time, not the wall
+clock of this process.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from collections.abc import Callable, Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from rantai.core import codes
 from rantai.node.node import CommittedBlock, Node
 from rantai.store.base import AlertRecord
 
@@ -29,6 +38,7 @@ __all__ = ["CONTENT_TYPE", "Metrics"]
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 BLOCK_TXS_BUCKETS = (1, 10, 50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000)
 SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+INTERVAL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
 class Metrics:
@@ -66,6 +76,19 @@ class Metrics:
         logged = Gauge("rantai_access_log_pending", "Agency reads not yet written", registry=r)
         logged.set_function(access_log_pending)
         self.alerts = Counter("rantai_alerts", "AML alerts recorded", ["monitor"], registry=r)
+        self.txs = Counter("rantai_txs_committed", "Transactions in committed blocks", registry=r)
+        self.txs_ok = Counter("rantai_txs_ok", "Committed transactions with code ok", registry=r)
+        self.rejections = Counter(
+            "rantai_rejections", "Committed transactions rejected", ["code"], registry=r
+        )
+        self.block_interval = Histogram(
+            "rantai_block_interval_seconds",
+            "Block time between consecutive blocks",
+            buckets=INTERVAL_BUCKETS,
+            registry=r,
+        )
+        last = node.ledger.head
+        self._last_block_ms: int | None = None if last is None else last.timestamp_ms
 
     def observe_admissions(self, admission_codes: Iterable[str]) -> None:
         count = 0
@@ -75,9 +98,21 @@ class Metrics:
         self.envelopes.inc(count)
 
     def observe_block(self, block: CommittedBlock) -> None:
+        header = block.outcome.header
         self.blocks.inc()
-        self.block_txs.observe(block.outcome.header.tx_count)
+        self.block_txs.observe(header.tx_count)
         self.commit_seconds.observe(block.commit_s)
+        self.txs.inc(header.tx_count)
+        ok = 0
+        for receipt in block.outcome.receipts:
+            if receipt.code == codes.OK:
+                ok += 1
+            else:
+                self.rejections.labels(receipt.code).inc()
+        self.txs_ok.inc(ok)
+        if self._last_block_ms is not None:
+            self.block_interval.observe((header.timestamp_ms - self._last_block_ms) / 1000)
+        self._last_block_ms = header.timestamp_ms
 
     def observe_alerts(self, alerts: Iterable[AlertRecord]) -> None:
         for alert in alerts:

@@ -13,9 +13,10 @@ client resubmits (its nonce makes that safe). The clock is injected so tests can
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ from rantai.crypto.keys import SigningKey
 from rantai.node.indexes import Indexes
 from rantai.node.verifier import Refused, Verifier
 from rantai.store.base import BlockRecord, Store, TxRecord
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "BlockListener",
@@ -205,6 +208,7 @@ class Node:
             self._remember(outcome)
             # Still under the block lock, so that subscribers hear of blocks in height order.
             committed = CommittedBlock(outcome, certificate, time.perf_counter() - started_s)
+            _log_block(committed)
             for listener in self._listeners:
                 listener(committed)
         return outcome
@@ -302,3 +306,21 @@ class Node:
     @property
     def pending_count(self) -> int:
         return len(self._pending)
+
+
+def _log_block(block: CommittedBlock) -> None:
+    """One log line per committed block, with its rejections counted by reason code."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    header = block.outcome.header
+    rejections = Counter(r.code for r in block.outcome.receipts if r.code != codes.OK)
+    log.info(
+        "block committed",
+        extra={
+            "height": header.height,
+            "tx_count": header.tx_count,
+            "ok_count": header.tx_count - rejections.total(),
+            "rejections": dict(sorted(rejections.items())),
+            "duration_ms": round(block.commit_s * 1000, 3),
+        },
+    )

@@ -126,8 +126,17 @@ class StoreContext:
         self._at_ms = at_ms
 
     def residency(self, party: str) -> str | None:
-        found = find_claim(StateView(self._state), party, "residency", self._at_ms)
-        return found.value if isinstance(found, Claim) else None
+        return self.claim_value(party, "residency")
+
+    def claim_value(self, party: str, topic: str) -> str | None:
+        """The value of ``party``'s counting claim on ``topic`` (``find_claim``), or ``None``."""
+        found = self.counting_claim(party, topic)
+        return None if found is None else found.value
+
+    def counting_claim(self, party: str, topic: str) -> Claim | None:
+        """``party``'s claim on ``topic`` that counts (``find_claim``), or ``None``."""
+        found = find_claim(StateView(self._state), party, topic, self._at_ms)
+        return found if isinstance(found, Claim) else None
 
     def party_name(self, party: str) -> str | None:
         record: Party | None = self._state.get(party_key(party))
@@ -238,6 +247,13 @@ class Supervisor:
         ]
         self.store.record_alerts(alerts, changes, height)
         self._stored = height
+        if alerts:
+            monitors = sorted({a.monitor for a in alerts})
+            log.info(
+                "alerts recorded",
+                extra={"height": height, "alert_count": len(alerts), "monitors": monitors,
+                       "alert_ids": [a.alert_id for a in alerts][:100]},
+            )  # fmt: skip
         for listener in self._listeners:
             listener(alerts)
         return len(alerts)
