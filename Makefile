@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 DATA ?= data
 PORT ?= 8000
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test check lint typecheck imports clean
+.PHONY: setup run test check lint typecheck imports clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +25,7 @@ setup: $(STAMP)
 run: setup
 	test -f $(DATA)/chain.json || $(BIN)/rantai demo --data $(DATA)
 	$(BIN)/rantai verify --data $(DATA)
-	$(BIN)/rantai up --data $(DATA) --port $(PORT)
+	$(BIN)/rantai up --data $(DATA) --port $(PORT) --demo
 
 ## check: lint, format, strict types, the import contract that keeps the core pure
 check: setup lint typecheck imports
@@ -39,9 +40,14 @@ typecheck:
 imports:
 	$(BIN)/lint-imports
 
-## test: everything CI runs
-test: check
+## test: everything CI runs (the browser tests need Debian's chromium: installed here if missing)
+test: check chromium
 	$(BIN)/pytest -q -p no:cacheprovider
+
+## chromium: Debian's chromium for the dashboard's browser tests (tests/e2e), from apt
+chromium:
+	command -v chromium >/dev/null || ( $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium )
 
 clean:
 	rm -rf $(VENV) $(DATA) .mypy_cache .ruff_cache .pytest_cache

@@ -6,6 +6,7 @@ request -> AccessLogMiddleware (records agency reads) -> routes:
              submit.py  POST /v1/transactions (+ wait for receipts through BlockFeed)
              signed.py  signed reads: auth.py authenticates, policy.py authorizes
              alerts.py  AML alerts and their review (rantai.supervision), agencies only
+             settlements.py  settlement instructions; ISO 20022 sese.023/sese.025/pacs.009
            errors.py maps every failure to {"code", "message"} and a status
 ```
 The app does not start or stop the node: whoever owns the node does (``rantai up``). The
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -31,9 +32,11 @@ from rantai.api.context import ApiContext
 from rantai.api.dryrun import router as dryrun_router
 from rantai.api.errors import JsonResponse, install_handlers
 from rantai.api.feed import STREAMS_MAX, WAITING_TXS_MAX, BlockFeed
+from rantai.api.lifecycle import lifecycle_routes
 from rantai.api.metrics import Metrics
 from rantai.api.public import public_routes
 from rantai.api.reports import router as reports_router
+from rantai.api.settlements import router as settlements_router
 from rantai.api.signed import router as signed_router
 from rantai.api.submit import submit_routes
 from rantai.core.readauth import READ_FRESHNESS_MS
@@ -41,6 +44,9 @@ from rantai.node.accesslog import FLUSH_INTERVAL_S, AccessLog
 from rantai.node.node import Node, wall_clock_ms
 from rantai.node.reads import Reader
 from rantai.supervision import Supervisor, default_monitors
+
+if TYPE_CHECKING:
+    from rantai.web import DemoLogins
 
 __all__ = ["api_context", "create_app"]
 
@@ -56,6 +62,7 @@ def create_app(
     waiting_max: int = WAITING_TXS_MAX,
     streams_max: int = STREAMS_MAX,
     supervisor: Supervisor | None = None,
+    demo_logins: DemoLogins | None = None,
 ) -> FastAPI:
     """The HTTP API over ``node``.
 
@@ -65,6 +72,8 @@ def create_app(
         access_log_flush_s: how often the access log is written (the window a crash can lose).
         nonces_max, waiting_max, streams_max: bounds of the replay cache, of transactions
             waited for, and of open header streams; past them, requests get 503 ``overloaded``.
+        demo_logins: demo mode only (``rantai up --demo``): identities the dashboard's login
+            page may sign in as, with keys it fetches from the server.
     """
     access_log = AccessLog(node.store, clock_ms, flush_interval_s=access_log_flush_s)
     metrics = Metrics(node, lambda: access_log.pending)
@@ -107,11 +116,18 @@ def create_app(
     install_handlers(app)
     app.add_middleware(AccessLogMiddleware, access_log=access_log)
     app.include_router(public_routes(ctx))
+    app.include_router(lifecycle_routes(ctx))
     app.include_router(submit_routes(ctx))
     app.include_router(signed_router)
     app.include_router(dryrun_router)
     app.include_router(alerts_router)
     app.include_router(reports_router)
+    app.include_router(settlements_router)
+    # The dashboard (rantai.web) at /, beside the API under /v1. Imported here: rantai.web
+    # imports the API's modules, so a module-level import would be circular.
+    from rantai.web import mount_web  # noqa: PLC0415
+
+    mount_web(app, ctx, supervisor, demo=demo_logins)
     app.state.rantai = ctx
     app.state.supervisor = supervisor
     _document_errors_as_served(app)

@@ -2,13 +2,17 @@
 
 ```
 rantai up [--data DIR] [--db URL] [--host 127.0.0.1] [--port 8000] [--demo]
-          [--sanctions-list FILE]
+          [--sanctions-list FILE] [--log-format json|text]
 ```
 On a data directory without a chain it first creates one (``init``), or with ``--demo``
 plays the demo scenario into it (with a progress display). Then the node's executor runs in
 a background thread (signatures checked in one process per CPU) and uvicorn serves the API.
 The API's supervisor runs the AML monitors (docs/supervision.md) with their default config;
 ``--sanctions-list`` gives them a UN consolidated list file, read once at start.
+
+Logs go to stderr one line per event (``rantai.logs``): JSON by default when stderr is not a
+terminal, text when it is, or as ``--log-format`` says. In JSON the progress display and
+the console messages are silent; their news is logged instead.
 
 SIGINT or SIGTERM shuts down gracefully, in this order: header streams end at once (they
 would otherwise hold uvicorn's drain for its whole timeout), uvicorn stops accepting and
@@ -19,21 +23,28 @@ status 0 after a clean shutdown.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from rantai.cli.demo import run_embedded_demo
+from rantai.logs import RequestLogMiddleware, configure_logging, saved_logging
 from rantai.node.datadir import ChainFiles, init_chain, open_node
 from rantai.node.node import Node, NodeConfig
+
+if TYPE_CHECKING:
+    from rantai.web import DemoLogins
+
 from rantai.supervision import (
     SanctionsList,
     SanctionsListError,
@@ -49,8 +60,23 @@ STARTUP_S: Final = 30
 
 console = Console(stderr=True)
 
+# The identities the dashboard's login page offers with --demo: an agency of each scope that
+# approves, both issuers, and two investors of the demo scenario (rantai.cli.demo).
+DEMO_LOGINS: Final = ("SC", "BNM", "mof", "tenaga", "inv-00000", "inv-00001")
+
+
+class LogFormatChoice(StrEnum):
+    """The values of ``--log-format``."""
+
+    json = "json"
+    text = "text"
+
+
+log = logging.getLogger("rantai.cli.up")
+
 
 def up(
+    command: typer.Context,
     data: Annotated[Path, typer.Option("--data", "-d", help="The node's data directory.")] = Path(
         "data"
     ),
@@ -58,31 +84,54 @@ def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65_535, help="Port to listen on.")] = 8000,
     demo: Annotated[
-        bool, typer.Option("--demo", help="On an empty DIR, play the demo scenario first.")
+        bool,
+        typer.Option(
+            "--demo",
+            help="On an empty DIR, play the demo scenario first. The dashboard's login page "
+            "then offers demo identities whose keys it hands out: never on a real chain.",
+        ),
     ] = False,
     chain_id: Annotated[str, typer.Option(help="Chain id for a new chain.")] = "rantai-local",
     sanctions_list: Annotated[
         Path | None,
         typer.Option(help="UN consolidated sanctions list (XML) for the AML monitors."),
     ] = None,
+    log_format: Annotated[
+        LogFormatChoice | None,
+        typer.Option(help="Log lines on stderr (default: json unless a terminal)."),
+    ] = None,
 ) -> None:
     """Run the node and serve the HTTP API (docs/api.md) until SIGINT or SIGTERM."""
+    # Put the process's logging back when the command ends (it may run inside a test runner).
+    command.call_on_close(_restore_logging(saved_logging()))
+    console.quiet = configure_logging(None if log_format is None else log_format.value) == "json"
     sanctions: SanctionsList | None = None
     if sanctions_list is not None:
         try:
             sanctions = load_sanctions_list(sanctions_list)
         except SanctionsListError as exc:
             console.print(f"[red]sanctions list refused:[/red] {exc}")
+            if console.quiet:  # JSON logs: the refusal is a log line
+                log.error("sanctions list refused", extra={"error": str(exc)})
             raise typer.Exit(2) from None
     config = NodeConfig(verify_workers=os.cpu_count() or 1)
     node = _prepare(data, db, demo, chain_id, config)
     try:
         node.start()
-        _serve(node, host, port, sanctions)
+        _serve(node, host, port, sanctions, _demo_logins(data) if demo else None)
     finally:
         node.stop()
         node.store.close()
     console.print("[green]stopped[/green] cleanly")
+    log.info("stopped cleanly")
+
+
+def _restore_logging(restore: Callable[[], None]) -> Callable[[], None]:
+    def restore_all() -> None:
+        restore()
+        console.quiet = False
+
+    return restore_all
 
 
 def _prepare(data: Path, db: str | None, demo: bool, chain_id: str, config: NodeConfig) -> Node:
@@ -108,10 +157,24 @@ def _seed_demo(data: Path, db: str | None) -> None:
     if not report.ok:
         failed = [name for name, _, failures in report.steps if failures]
         console.print(f"[red]demo steps not as expected:[/red] {', '.join(failed)}")
+        if console.quiet:
+            log.error("demo steps not as expected", extra={"steps": failed})
         raise typer.Exit(1)
 
 
-def _serve(node: Node, host: str, port: int, sanctions: SanctionsList | None = None) -> None:
+def _demo_logins(data: Path) -> DemoLogins:
+    from rantai.web import DemoLogins  # noqa: PLC0415 -- heavy API imports
+
+    return DemoLogins(ChainFiles(data).keys, DEMO_LOGINS)
+
+
+def _serve(
+    node: Node,
+    host: str,
+    port: int,
+    sanctions: SanctionsList | None = None,
+    demo_logins: DemoLogins | None = None,
+) -> None:
     # Imported here: the API stack takes most of a second to import, which every other
     # command would pay for at start-up.
     import uvicorn  # noqa: PLC0415
@@ -119,14 +182,16 @@ def _serve(node: Node, host: str, port: int, sanctions: SanctionsList | None = N
     from rantai.api import api_context, create_app  # noqa: PLC0415
 
     supervisor = Supervisor(node.store, lambda: default_monitors(sanctions))
-    app = create_app(node, supervisor=supervisor)
+    app = create_app(node, supervisor=supervisor, demo_logins=demo_logins)
+    app.add_middleware(RequestLogMiddleware)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_S,
-        log_level="info",
+        log_config=None,  # configure_logging set the handlers
+        access_log=False,  # RequestLogMiddleware logs requests, without their query
     )
     close_streams = api_context(app).feed.close_streams
 
@@ -144,6 +209,11 @@ def _serve(node: Node, host: str, port: int, sanctions: SanctionsList | None = N
         f"serving chain {chain.chain_id if chain else '?'} at height "
         f"{head.height if head else '-'} on http://{host}:{port} (docs: /docs)"
     )
+    log.info(
+        "serving",
+        extra={"chain_id": chain.chain_id if chain else None,
+               "height": head.height if head else None, "url": f"http://{host}:{port}"},
+    )  # fmt: skip
     with _signals_kept():
         server.run()
 
@@ -170,7 +240,9 @@ def _signals_kept() -> Iterator[None]:
 
 
 @contextmanager
-def serving_in_background(node: Node, host: str = "127.0.0.1") -> Iterator[str]:
+def serving_in_background(
+    node: Node, host: str = "127.0.0.1", *, demo_logins: DemoLogins | None = None
+) -> Iterator[str]:
     """Serve ``node``'s API from a background thread on a free port; yield its base URL.
 
     For the embedded demo and tests: no signal handling, quiet logs, stopped on exit.
@@ -186,7 +258,8 @@ def serving_in_background(node: Node, host: str = "127.0.0.1") -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind((host, 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(node), host=host, port=port, log_level="warning")
+    app = create_app(node, demo_logins=demo_logins)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="rantai-api", daemon=True)
     thread.start()
