@@ -7,6 +7,7 @@ from pathlib import Path
 from tests.support import GENESIS_MS, key_of
 
 from rantai.core import codes
+from rantai.core.block import Receipt
 from rantai.core.ids import account_id
 from rantai.core.kinds.instruments import CreateInstrument, Mint
 from rantai.core.kinds.parties import RegisterParty
@@ -35,6 +36,11 @@ def new_node(data: Path, store: str | None = None, config: NodeConfig | None = N
 
 def send(node: Node, items: list[tuple[str, TxBody]]) -> list[str]:
     """Sign, submit, produce blocks until done; the receipt codes in order."""
+    return [r.code for r in send_receipts(node, items)]
+
+
+def send_receipts(node: Node, items: list[tuple[str, TxBody]]) -> list[Receipt]:
+    """Sign, submit, produce blocks until done; the receipts in order."""
     chain = node.ledger.chain
     assert chain is not None
     nonces: dict[str, int] = {}
@@ -47,8 +53,8 @@ def send(node: Node, items: list[tuple[str, TxBody]]) -> list[str]:
     assert all(a.code == codes.OK for a in admitted), admitted
     while node.pending_count:
         node.produce_block()
-    receipts = node.wait([a.tx_id for a in admitted if a.tx_id], timeout_s=10)
-    return [receipts[a.tx_id][1].code for a in admitted if a.tx_id]
+    found = node.wait([a.tx_id for a in admitted if a.tx_id], timeout_s=10)
+    return [found[a.tx_id][1] for a in admitted if a.tx_id]
 
 
 def market(node: Node, investors: int = 3, minted: int = 1_000_000) -> list[str]:

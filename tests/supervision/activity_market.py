@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.node.harness import Clock
+from tests.node.harness import Clock, send_receipts
 from tests.regulated import seal_travel
 from tests.support import GENESIS_MS, key_of
 
@@ -34,10 +34,9 @@ from rantai.core.kinds.parties import GrantRole, RegisterParty
 from rantai.core.kinds.policies import PauseInstrument, UnpauseInstrument
 from rantai.core.kinds.settlement import AffirmSettlement, CancelSettlement, ProposeSettlement
 from rantai.core.kinds.transfers import Transfer, TravelTransfer
-from rantai.core.records import nonce_key
 from rantai.core.settlement import Leg
 from rantai.core.travel import TravelPayload, travel_commitment
-from rantai.core.tx import TxBody, build_envelope
+from rantai.core.tx import TxBody
 from rantai.crypto.hashing import sha256
 from rantai.node.datadir import init_chain
 from rantai.node.node import Node
@@ -67,21 +66,8 @@ class ActivityMarket:
 
 
 def run(node: Node, items: list[tuple[str, TxBody]]) -> list[Receipt]:
-    """Sign, submit, commit (one block); the receipts, in order; every one must be ``ok``."""
-    chain = node.ledger.chain
-    assert chain is not None
-    nonces: dict[str, int] = {}
-    raws = []
-    for sender, body in items:
-        nonce = nonces.get(sender, node.ledger.values.get(nonce_key(sender), 0))
-        nonces[sender] = nonce + 1
-        raws.append(build_envelope(chain.chain_id, sender, nonce, key_of(sender), body))
-    admitted = node.submit(raws)
-    assert all(a.code == codes.OK for a in admitted), admitted
-    while node.pending_count:
-        node.produce_block()
-    found = node.wait([a.tx_id for a in admitted if a.tx_id], timeout_s=10)
-    receipts = [found[a.tx_id][1] for a in admitted if a.tx_id]
+    """Sign, submit, commit; the receipts, in order; every one must be ``ok``."""
+    receipts = send_receipts(node, items)
     assert [r.code for r in receipts] == [codes.OK] * len(items), receipts
     return receipts
 

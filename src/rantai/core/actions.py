@@ -84,6 +84,7 @@ from rantai.core.records import (
     party_key,
     public_key_key,
 )
+from rantai.core.registers import register_scannable
 from rantai.core.rules import AnyRule, Policy, Terms, check_policy_form, new_policy, policy_key
 from rantai.core.state import StateView, register_namespace
 from rantai.core.tx import TxContext
@@ -670,3 +671,4 @@ class Proposal(msgspec.Struct, frozen=True, array_like=True):
 
 
 register_namespace("proposal", Proposal)
+register_scannable("proposal")  # the dashboard lists proposals without a scan of all state

@@ -40,13 +40,14 @@ from rantai.core.ids import account_owner
 from rantai.core.records import Account, Instrument
 from rantai.core.rules import Move
 from rantai.core.state import register_namespace
-from rantai.core.tx import TxContext
+from rantai.core.tx import EventValue, TxContext
 
 __all__ = [
     "DISTRIBUTION_KINDS",
     "KINDS_BY_INSTRUMENT",
     "Distribution",
     "Payout",
+    "announce_payment",
     "distribution_key",
     "owed_key",
     "pay_holders",
@@ -154,6 +155,32 @@ def pay_one(
     return codes.OK
 
 
+def announce_payment(
+    ctx: TxContext,
+    distribution: str,
+    instrument: str,
+    kind: str,
+    pay_instrument: str,
+    payout: Payout,
+    outcome: str,
+) -> None:
+    """The receipt event of one holder's payment: ``distribution_paid``, or
+    ``distribution_owed`` with the code that refused it."""
+    attrs: dict[str, EventValue] = {
+        "distribution": distribution,
+        "instrument": instrument,
+        "kind": kind,
+        "account": payout.account,
+        "units": payout.units,
+        "pay_instrument": pay_instrument,
+        "amount": payout.amount,
+    }
+    if outcome == codes.OK:
+        ctx.emit("distribution_paid", **attrs)
+    else:
+        ctx.emit("distribution_owed", **attrs, code=outcome)
+
+
 def pay_holders(
     ctx: TxContext,
     *,
@@ -189,30 +216,12 @@ def pay_holders(
         outcome = pay_one(ctx, pay_instrument, source, payout.account, payout.amount)
         if outcome == codes.OK:
             paid += payout.amount
-            ctx.emit(
-                "distribution_paid",
-                distribution=distribution,
-                instrument=instrument.code,
-                kind=kind,
-                account=payout.account,
-                units=payout.units,
-                pay_instrument=pay_instrument.code,
-                amount=payout.amount,
-            )
         else:
             owed += payout.amount
             view.put(owed_key(distribution, payout.account), payout.amount)
-            ctx.emit(
-                "distribution_owed",
-                distribution=distribution,
-                instrument=instrument.code,
-                kind=kind,
-                account=payout.account,
-                units=payout.units,
-                pay_instrument=pay_instrument.code,
-                amount=payout.amount,
-                code=outcome,
-            )
+        announce_payment(
+            ctx, distribution, instrument.code, kind, pay_instrument.code, payout, outcome
+        )
     if residue:
         outcome = pay_one(ctx, pay_instrument, source, residue_account, residue)
         if outcome != codes.OK:

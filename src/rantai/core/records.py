@@ -39,6 +39,7 @@ from typing import Final
 
 import msgspec
 
+from rantai.core.registers import register_scannable
 from rantai.core.state import register_namespace
 
 __all__ = [
@@ -204,5 +205,6 @@ register_namespace("party", Party)
 register_namespace("nonce", int)
 register_namespace("key", str)
 register_namespace("account", Account)
+register_scannable("account")  # a party's accounts, by the prefix account/<party>:
 register_namespace("inst", Instrument)
 register_namespace("bal", int)

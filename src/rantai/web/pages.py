@@ -28,9 +28,9 @@ from rantai.api.policy import (
 )
 from rantai.core.block import Header, Receipt
 from rantai.core.encoding import decode
-from rantai.core.ids import ACCOUNT_ID_PATTERN, INSTRUMENT_CODE_PATTERN, account_owner
+from rantai.core.ids import ACCOUNT_ID_PATTERN, INSTRUMENT_CODE_PATTERN
 from rantai.core.jsonform import to_json
-from rantai.core.records import Instrument, instrument_key
+from rantai.core.records import Instrument, account_key, instrument_key
 from rantai.core.rules import policy_key
 from rantai.core.tx import decode_envelope
 from rantai.web.context import LoggedIn, PageError, Web, WebContext
@@ -104,10 +104,11 @@ def overview(web: Web, request: Request, viewer: LoggedIn) -> Response:
 
 
 def _own_accounts(web: WebContext, party: str) -> list[str]:
-    """The party's accounts that hold something, in order (one pass over the accounts)."""
+    """The party's accounts, in order (the ledger's ordered index of account keys)."""
     node = web.api.node
+    prefix = account_key(f"{party}:")
     with node.block_lock:
-        return sorted(a for a in node.indexes.positions if account_owner(a) == party)
+        return [key[len("account/") :] for key in node.ledger.index.keys_with_prefix(prefix)]
 
 
 @router.get("/portfolio")

@@ -122,15 +122,13 @@ async def review(
 
 
 def _proposals(web: WebContext) -> list[Proposal]:
-    """Every proposal, open ones first, newest first within each group.
-
-    Proposals are not indexed; one pass over the state keys finds them (the governance
-    page is an agency's, seen rarely; see docs/web.md for the limit).
-    """
+    """Every proposal, open ones first, newest first within each group (from the ledger's
+    ordered index of proposal keys: no scan of all state)."""
     node = web.api.node
     with node.block_lock:
+        values = node.ledger.values
         found: list[Proposal] = [
-            value for key, value in node.ledger.values.items() if key.startswith(PROPOSAL_PREFIX)
+            values[key] for key in node.ledger.index.keys_with_prefix(PROPOSAL_PREFIX)
         ]
     found.sort(key=lambda p: (p.status != "open", -p.created_ms, p.id))
     return found[:PROPOSALS_MAX]

@@ -18,6 +18,8 @@ from rantai.core.distributions import (
     DISTRIBUTION_KINDS,
     KINDS_BY_INSTRUMENT,
     Distribution,
+    Payout,
+    announce_payment,
     distribution_key,
     owed_key,
     pay_holders,
@@ -302,15 +304,15 @@ class ClaimDistribution(TxBody, frozen=True, tag="claim_distribution"):
             distribution_key(self.distribution),
             replace(record, paid=record.paid + amount, owed=record.owed - amount),
         )
-        ctx.emit(
-            "distribution_paid",
-            distribution=self.distribution,
-            instrument=record.instrument,
-            kind=record.kind,
-            account=self.account,
-            units=0,
-            pay_instrument=record.pay_instrument,
-            amount=amount,
+        payout = Payout(self.account, 0, amount)  # units: paid late, not at the record
+        announce_payment(
+            ctx,
+            self.distribution,
+            record.instrument,
+            record.kind,
+            record.pay_instrument,
+            payout,
+            codes.OK,
         )
 
 
