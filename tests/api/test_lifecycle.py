@@ -4,10 +4,12 @@ does not exist."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.api.support import signed_headers
 from tests.core.lifecycle_market import at
 from tests.node.harness import Clock, send
 from tests.support import key_of
@@ -15,6 +17,7 @@ from tests.support import key_of
 from rantai import sdk
 from rantai.api.app import create_app
 from rantai.core import codes
+from rantai.core.encoding import encode
 from rantai.core.ids import account_id
 from rantai.core.kinds.instruments import CreateInstrument, Mint
 from rantai.core.kinds.lifecycle import CastVote, OpenBallot, TakeRecord
@@ -22,6 +25,7 @@ from rantai.core.kinds.parties import GrantRole, RegisterParty
 from rantai.core.kinds.transfers import Transfer
 from rantai.node.datadir import init_chain
 from rantai.node.node import Node
+from rantai.sdk._verify import holdings_from_json
 
 pytestmark = pytest.mark.anyio
 
@@ -138,6 +142,41 @@ async def test_schedule_record_distribution_and_ballot_read_through_the_sdk(
             at_record = await holder.balance(account_id("inv-0"), BOND, height=meeting.height)
             now = await holder.balance(account_id("inv-0"), BOND)
             assert (at_record.amount, now.amount) == (600_00, 500_00)
+        async with sdk.AsyncClient(
+            "http://rantai.test", party="issuer", key=key_of("issuer"), transport=transport
+        ) as issuer:
+            # The issuer checks the whole register at the record, row by row, in pages.
+            rows = [
+                (h.account, h.amount)
+                async for h in issuer.holders(BOND, height=meeting.height, page_size=1, proven=True)
+            ]
+            assert rows == [(account_id("inv-0"), 600_00), (account_id("inv-1"), 400_00)]
+    finally:
+        node.stop()
+        node.store.close()
+
+
+async def test_a_register_row_that_does_not_match_its_proof_is_refused(bond_chain: Node) -> None:
+    node = bond_chain
+    app = create_app(node)
+    target = f"/v1/instruments/{BOND}/holders?proofs=true"
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://rantai.test"
+        ) as http:
+            now_ms = time.time_ns() // 1_000_000
+            answer = (
+                await http.get(target, headers=signed_headers("issuer", target, now_ms))
+            ).json()
+        chain = node.ledger.chain
+        assert chain is not None
+        trust = (chain.chain_id, frozenset(chain.executors))
+        rows, _ = holdings_from_json(answer, BOND, None, *trust)
+        assert [r.amount for r in rows] == [500_00, 500_00]
+        answer["items"][0]["amount"] += 1
+        answer["items"][0]["value"] = encode(answer["items"][0]["amount"]).hex()
+        with pytest.raises(sdk.ProofError):
+            holdings_from_json(answer, BOND, None, *trust)
     finally:
         node.stop()
         node.store.close()

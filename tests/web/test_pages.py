@@ -7,9 +7,12 @@ from __future__ import annotations
 import httpx
 import pytest
 from tests.api.support import World
+from tests.node.harness import send
 from tests.web.support import log_in
 
+from rantai import sdk
 from rantai.api import api_context
+from rantai.core import codes
 from rantai.web.format import bar_chart, format_units
 
 pytestmark = pytest.mark.anyio
@@ -137,3 +140,29 @@ async def test_volume_per_day_for_the_issuer_and_agencies_only(client: httpx.Asy
     assert "0.07" in page  # the world's one transfer: 7 minor units of BOND1
     await log_in(client, "inv-0")
     assert "Transfer volume per day" not in (await client.get("/instruments/BOND1")).text
+
+
+async def test_a_bonds_page_shows_its_lifecycle_calendar(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    terms = sdk.bond_terms(
+        cash="MYR.BANK",
+        payer="issuer2:main",
+        residue_account="issuer2:main",
+        face=100,
+        issue_date="2026-03-16",
+        maturity_date="2027-03-16",
+        months_per_period=6,
+        income=sdk.income("fixed", 385),
+        calendar=sdk.calendar("MY", holidays=["2026-09-16"]),
+    )
+    assert send(world.node, [("issuer2", sdk.set_bond_terms("BOND2", terms))]) == [codes.OK]
+    await log_in(client, "inv-0")
+    page = (await client.get("/instruments/BOND2")).text
+    assert "Lifecycle calendar" in page and "coupon every period" in page
+    # 16 Sep 2026 is a holiday: the payment moves to the 17th, its record date to the 15th.
+    assert "<td>2026-09-15</td><td>2026-09-17</td><td>Due</td>" in page
+    assert "Maturity: 2027-03-16 at 100.00% of the outstanding face" in page
+    malay = (await client.get("/instruments/BOND2?lang=ms")).text
+    assert "Kalendar kitaran hayat" in malay and "kupon setiap tempoh" in malay
+    assert "Lifecycle calendar" not in (await client.get("/instruments/BOND1")).text

@@ -247,8 +247,11 @@ def holders(
     after: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = LIMIT_DEFAULT,
     height: PastHeight = None,
+    proofs: Annotated[bool, Query(description="each row with its state proof")] = False,
 ) -> Response:
-    """Holders of an instrument in account order, at the head or a past height."""
+    """Holders of an instrument in account order, at the head or a past height; with
+    ``proofs``, each row carries the proof of its balance against the page's header, so the
+    register can be checked row by row (a record date's, say)."""
     record = instrument_or_404(ctx, code)
     if height is not None:
         resolve_height(ctx, str(height))
@@ -256,10 +259,25 @@ def holders(
     page = ctx.reader.holders(code, after, limit, height)
     if page is None:
         raise ApiError(NOT_FOUND, f"no block at height {height}")
-    items = [{"account": account, "amount": amount} for account, amount in page.items]
-    return JsonResponse(
-        {"instrument": code, "items": items, "next": page.next, "height": page.height}
-    )
+    items: list[dict[str, Any]] = [
+        {"account": account, "amount": amount} for account, amount in page.items
+    ]
+    answer: dict[str, Any] = {
+        "instrument": code,
+        "items": items,
+        "next": page.next,
+        "height": page.height,
+    }
+    if proofs:
+        for item in items:
+            # The page's height, not the head: a block may have landed since the page was read.
+            state = ctx.reader.state(balance_key(item["account"], code), page.height)
+            if state is None:
+                raise InvariantError(f"no state at height {page.height}")
+            item["value"] = None if state.value is None else state.value.hex()
+            item["proof"] = to_json(state.proof)
+        answer["header"] = _header_at(ctx, page.height)
+    return JsonResponse(answer)
 
 
 @router.get(

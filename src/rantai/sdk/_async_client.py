@@ -250,11 +250,12 @@ class AsyncClient:
         *,
         height: int | None = None,
         page_size: int = _ops.PAGE_SIZE_DEFAULT,
+        proven: bool = False,
     ) -> AsyncIterator[Holding]:
         cursor: str | None = None
         while True:
             page: _ops.Page[Holding] = await self._drive(
-                _ops.holders_page(self._session, instrument, cursor, height, page_size)
+                _ops.holders_page(self._session, instrument, cursor, height, page_size, proven)
             )
             for item in page.items:
                 yield item

@@ -321,13 +321,15 @@ class Client:
         *,
         height: int | None = None,
         page_size: int = _ops.PAGE_SIZE_DEFAULT,
+        proven: bool = False,
     ) -> Iterator[Holding]:
         """An instrument's register at ``height`` (default: the head when the first page is
-        read; later pages are read at that same height)."""
+        read; later pages are read at that same height). ``proven``: every row's balance is
+        checked against the page's header and state root (``ProofError`` otherwise)."""
         cursor: str | None = None
         while True:
             page: _ops.Page[Holding] = self._drive(
-                _ops.holders_page(self._session, instrument, cursor, height, page_size)
+                _ops.holders_page(self._session, instrument, cursor, height, page_size, proven)
             )
             yield from page.items
             if page.next is None:

@@ -55,7 +55,12 @@ from rantai.sdk._models import (
     Submission,
     Transaction,
 )
-from rantai.sdk._verify import balance_from_json, header_from_json, transaction_from_json
+from rantai.sdk._verify import (
+    balance_from_json,
+    header_from_json,
+    holdings_from_json,
+    transaction_from_json,
+)
 
 __all__ = [
     "PAGE_SIZE_DEFAULT",
@@ -536,15 +541,26 @@ def balances(session: Session, account: str) -> Op[Balances]:
 
 
 def holders_page(
-    session: Session, code: str, after: str | None, height: int | None, page_size: int
+    session: Session,
+    code: str,
+    after: str | None,
+    height: int | None,
+    page_size: int,
+    proven: bool = False,
 ) -> Op[Page[Holding]]:
-    yield from ensure_chain(session, executors_needed=False)
+    """A page of the register; ``proven``: every row checked against the page's header."""
+    yield from ensure_chain(session, executors_needed=proven)
 
     def parse(d: Any) -> Page[Holding]:
-        items = [Holding(h["account"], h["amount"]) for h in d["items"]]
+        if proven:
+            items, _ = holdings_from_json(d, code, height, *session.trust())
+        else:
+            items = [Holding(h["account"], h["amount"]) for h in d["items"]]
         return Page(items, d["next"], d["height"])
 
     params = [("limit", _limit(page_size))]
+    if proven:
+        params.append(("proofs", "true"))
     if after is not None:
         params.insert(0, ("after", after))
     if height is not None:

@@ -25,9 +25,14 @@ from rantai.crypto.hashing import sha256
 from rantai.crypto.smt import StateProof
 from rantai.sdk._convert import from_json, hex_bytes
 from rantai.sdk._errors import ProofError
-from rantai.sdk._models import Balance, HeaderInfo, Transaction
+from rantai.sdk._models import Balance, HeaderInfo, Holding, Transaction
 
-__all__ = ["balance_from_json", "header_from_json", "transaction_from_json"]
+__all__ = [
+    "balance_from_json",
+    "header_from_json",
+    "holdings_from_json",
+    "transaction_from_json",
+]
 
 
 def header_from_json(data: Any, chain_id: str, executors: Collection[bytes]) -> HeaderInfo:
@@ -72,12 +77,39 @@ def balance_from_json(
         raise ProofError(
             f"asked for {account} {instrument}, got {data['account']} {data['instrument']}"
         )
-    amount = data["amount"]
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-        raise ProofError(f"amount {amount!r} is not a balance")
     info = header_from_json(data["header"], chain_id, executors)
     if data["height"] != info.height or (height is not None and info.height != height):
         raise ProofError(f"asked for height {height}, proof is at {info.height}")
+    amount, proof = _proven_amount(data, info, account, instrument)
+    return Balance(account, instrument, info.height, amount, info, proof)
+
+
+def holdings_from_json(
+    data: Any, instrument: str, height: int | None, chain_id: str, executors: Collection[bytes]
+) -> tuple[list[Holding], HeaderInfo]:
+    """A page of an instrument's register, every row proven against the page's header."""
+    if data["instrument"] != instrument:
+        raise ProofError(f"asked for {instrument}, got {data['instrument']}")
+    info = header_from_json(data["header"], chain_id, executors)
+    if data["height"] != info.height or (height is not None and info.height != height):
+        raise ProofError(f"asked for height {height}, proof is at {info.height}")
+    rows = []
+    for item in data["items"]:
+        amount, _ = _proven_amount(item, info, item["account"], instrument)
+        if amount == 0:
+            raise ProofError(f"{item['account']} is listed as a holder with nothing")
+        rows.append(Holding(item["account"], amount))
+    return rows, info
+
+
+def _proven_amount(
+    data: Any, info: HeaderInfo, account: str, instrument: str
+) -> tuple[int, StateProof]:
+    """``data``'s amount and proof, checked: the value is the amount's encoding (absent for
+    zero) and the proof leads from it to the header's state root."""
+    amount = data["amount"]
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        raise ProofError(f"amount {amount!r} is not a balance")
     value = None if amount == 0 else encode(amount)
     served = data.get("value")
     if (None if served is None else hex_bytes(served)) != value:
@@ -88,7 +120,7 @@ def balance_from_json(
             f"the proof of {account} {instrument} = {amount} does not lead to the state root "
             f"of header {info.height}"
         )
-    return Balance(account, instrument, info.height, amount, info, proof)
+    return amount, proof
 
 
 def transaction_from_json(

@@ -12,6 +12,7 @@ runs them in its thread pool.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Query, Request
@@ -27,6 +28,16 @@ from rantai.api.policy import (
     tx_subjects,
 )
 from rantai.core.block import Header, Receipt
+from rantai.core.bonds import (
+    BondState,
+    BondTerms,
+    Certification,
+    bond_key,
+    bond_state_key,
+    certification_key,
+    distribution_kind,
+    schedule,
+)
 from rantai.core.encoding import decode
 from rantai.core.ids import ACCOUNT_ID_PATTERN, INSTRUMENT_CODE_PATTERN
 from rantai.core.jsonform import to_json
@@ -190,6 +201,7 @@ def instrument(web: Web, request: Request, viewer: LoggedIn, code: Code) -> Resp
         request,
         "instrument.html",
         viewer,
+        calendar=_calendar(values, code),
         instrument=record,
         policy=to_json(values.get(policy_key(code))),
         holders_count=holders_count,
@@ -198,6 +210,26 @@ def instrument(web: Web, request: Request, viewer: LoggedIn, code: Code) -> Resp
         chart=chart,
         volume=volume,
     )
+
+
+def _calendar(values: Mapping[str, Any], code: str) -> dict[str, Any] | None:
+    """A bond's or sukuk's schedule from its terms on the ledger, with what has been paid."""
+    terms: BondTerms | None = values.get(bond_key(code))
+    state: BondState | None = values.get(bond_state_key(code))
+    if terms is None or state is None:
+        return None
+    periods = schedule(terms)
+    certification: Certification | None = values.get(certification_key(code))
+    price_bp = state.call_price_bp if state.call_date else terms.redemption_bp
+    return {
+        "payment_kind": distribution_kind(terms),
+        "structure": terms.structure,
+        "asset": terms.asset,
+        "certification": certification,
+        "periods": [{**to_json(p), "paid": p.index < state.next_period} for p in periods],
+        "maturity": state.call_date or periods[-1].payment_date,
+        "price": f"{price_bp // 100}.{price_bp % 100:02d}%",
+    }
 
 
 @router.get("/instruments/{code}/register")
