@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import playwright.sync_api as playwright_sync
 import pytest
 from tests.api.support import envelope
 from tests.node.harness import market, new_node
@@ -49,11 +50,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 LARGE_MINOR = 2_000_000_000  # above the large-transfer monitor's default threshold
 DAY_MS = 86_400_000
 TIMEOUT_MS = 15_000
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-if shutil.which(CHROMIUM) is None:  # `make test` installs it; a bare pytest run may not have
-    pytest.skip(f"{CHROMIUM} is not installed (make test installs it)", allow_module_level=True)
 
 
 @dataclass(frozen=True)
@@ -108,6 +104,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 # stops, which would break every later test that runs one.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    if shutil.which(CHROMIUM) is None:  # fail, never skip: `make test` installs it
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium", False)
     with playwright_sync.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
