@@ -129,6 +129,22 @@ def test_alerts_are_recorded_from_committed_blocks(node: Node) -> None:
     assert supervisor.catch_up() == 0  # nothing new: nothing written twice
 
 
+def test_a_claim_changed_between_blocks_is_seen_by_the_next_block(node: Node) -> None:
+    """The supervisor keeps decoded party facts between blocks; a block that changes them
+    must update what the next block's monitors read."""
+    supervisor = Supervisor(node.store, monitors)
+    supervisor.catch_up()
+    assert send(node, [transfer("inv-0", "inv-1", 10)]) == [codes.OK]
+    assert supervisor.catch_up() == 0  # inv-1 is resident in MY: read, and kept
+    expires = GENESIS_MS + 365 * DAY_MS
+    moved = IssueClaim("inv-1", "residency", "KP", EVIDENCE, expires)
+    assert send(node, [("kyc", moved)]) == [codes.OK]
+    assert send(node, [transfer("inv-0", "inv-1", 10)]) == [codes.OK]
+    assert supervisor.catch_up() == 1
+    (risky,) = supervisor.alerts(None, 0, 10)
+    assert risky.parties == ("inv-1",) and risky.facts["destination_country"] == "KP"
+
+
 def test_catch_up_after_a_restart_gives_the_same_alerts(node: Node, tmp_path: Path) -> None:
     first = Supervisor(node.store, monitors)
     send(node, [transfer("inv-0", "inv-1", 600_000), transfer("inv-0", "inv-2", 10)])

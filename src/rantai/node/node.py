@@ -54,7 +54,7 @@ class NodeConfig:
     """Limits and timings of one node."""
 
     block_txs_max: int = 2_000
-    block_wait_ms: int = 50
+    block_wait_ms: int = 10
     pending_txs_max: int = 200_000
     verify_workers: int = 0
     recent_receipts_max: int = 500_000

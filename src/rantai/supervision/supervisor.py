@@ -47,6 +47,7 @@ __all__ = ["AlertView", "StoreContext", "Supervisor"]
 
 BLOCKS_PER_COMMIT: Final = 1_000  # supervised blocks written per database transaction
 POLL_S: Final = 1.0  # the thread also looks for new blocks this often without a wake-up
+STATE_CACHE_MAX: Final = 200_000  # decoded state entries the monitors keep between blocks
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +96,17 @@ class _Detail(msgspec.Struct, frozen=True):
 
 
 class _StateAt(Mapping[str, Any]):
-    """Decoded ledger state after block ``height``, read key by key from the state log."""
+    """Decoded ledger state after block ``height``, read key by key from the state log.
 
-    def __init__(self, store: Store, height: int) -> None:
+    ``cache`` may be shared across blocks by a reader that moves forward block by block and
+    applies each block's changes to it (``Supervisor``): then a party's name and claims are
+    read from the store once, not once per block.
+    """
+
+    def __init__(self, store: Store, height: int, cache: dict[str, Any] | None = None) -> None:
         self._store = store
         self._height = height
-        self._cache: dict[str, Any] = {}
+        self._cache: dict[str, Any] = {} if cache is None else cache
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._cache:
@@ -121,8 +127,10 @@ class _StateAt(Mapping[str, Any]):
 class StoreContext:
     """``MonitorContext`` over the store: party facts as of one committed height."""
 
-    def __init__(self, store: Store, height: int, at_ms: int) -> None:
-        self._state = _StateAt(store, height)
+    def __init__(
+        self, store: Store, height: int, at_ms: int, cache: dict[str, Any] | None = None
+    ) -> None:
+        self._state = _StateAt(store, height, cache)
         self._at_ms = at_ms
 
     def residency(self, party: str) -> str | None:
@@ -168,6 +176,8 @@ class Supervisor:
         self._lock = threading.Lock()
         self._monitors: Sequence[Monitor] = ()
         self._fed: int | None = None  # the last height fed to the monitors; None: not started
+        # State after block ``_fed``, as far as the monitors asked for it (``_StateAt``).
+        self._state_cache: dict[str, Any] = {}
         self._stored = -1  # the last height whose alerts are in the store
         self._next_id = 1
         self._listeners: list[Callable[[Sequence[AlertRecord]], None]] = []
@@ -195,6 +205,7 @@ class Supervisor:
         if self._fed is None:
             self._monitors = tuple(self._make_monitors())
             self._fed = -1
+            self._state_cache = {}
             supervised = self.store.supervised_height()
             self._stored = -1 if supervised is None else supervised
             self._next_id = self.store.last_alert_id() + 1
@@ -203,6 +214,7 @@ class Supervisor:
         unwritten = 0
         for block in self.store.iter_blocks(self._fed + 1):
             header = decode(block.header, Header)
+            self._advance_cache(block.state_changes)
             found = self._feed(header, [decode(tx.receipt, Receipt) for tx in block.txs])
             self._fed = block.height
             if block.height <= self._stored:
@@ -216,8 +228,17 @@ class Supervisor:
             recorded += self._write(alerts, self._fed)
         return recorded
 
+    def _advance_cache(self, changes: Mapping[str, bytes | None]) -> None:
+        """Bring the state cache to the block whose ``changes`` these are."""
+        cache = self._state_cache
+        if len(cache) > STATE_CACHE_MAX:
+            cache.clear()
+        for key, raw in changes.items():
+            if key in cache:
+                cache[key] = None if raw is None else decode(raw, namespace_type(key))
+
     def _feed(self, header: Header, receipts: Sequence[Receipt]) -> list[Alert]:
-        ctx = StoreContext(self.store, header.height, header.timestamp_ms)
+        ctx = StoreContext(self.store, header.height, header.timestamp_ms, self._state_cache)
         return [
             alert
             for movement in movements_of(header.height, header.timestamp_ms, receipts)
