@@ -13,6 +13,7 @@ from tests.web.support import log_in
 from rantai import sdk
 from rantai.api import api_context
 from rantai.core import codes
+from rantai.core.kinds.instruments import Mint
 from rantai.web.format import bar_chart, format_units
 
 pytestmark = pytest.mark.anyio
@@ -166,3 +167,24 @@ async def test_a_bonds_page_shows_its_lifecycle_calendar(
     malay = (await client.get("/instruments/BOND2?lang=ms")).text
     assert "Kalendar kitaran hayat" in malay and "kupon setiap tempoh" in malay
     assert "Lifecycle calendar" not in (await client.get("/instruments/BOND1")).text
+
+
+async def test_distributions_received_show_the_payment_in_its_cash_units(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    node = world.node
+    assert send(node, [("bank", Mint("MYR.BANK", "issuer:main", 1_000_000, "float"))]) == [codes.OK]
+    assert send(node, [("issuer", sdk.take_record("BOND1", "c1", "coupon 1"))]) == [codes.OK]
+    body = sdk.distribute(
+        "BOND1", "c1", "coupon", "MYR.BANK", "issuer:main", 300_000, residue_account="issuer:main"
+    )
+    assert send(node, [("issuer", body)]) == [codes.OK]
+    await log_in(client, "inv-0")
+    page = (await client.get("/portfolio")).text
+    # inv-0 held 999,993 of the 3,000,000 units: floor(300,000 x 999,993 / 3,000,000) sen.
+    assert '<td>coupon</td><td class="num">999.99</td><td>MYR.BANK</td>' in page
+    malay = (await client.get("/portfolio?lang=ms")).text
+    assert "<td>kupon</td>" in malay
+    await log_in(client, "issuer")
+    console = (await client.get("/issuer?lang=en")).text
+    assert '<td>inv-0:main</td><td>coupon</td><td class="num">999.99</td>' in console

@@ -344,4 +344,5 @@ def issuer_console(web: Web, request: Request, viewer: LoggedIn) -> Response:
                 "distributions": web.history.distributions_of(record.code),
             }
         )
-    return web.render(request, "issuer.html", viewer, rows=rows)
+    decimals = {i.code: i.decimals for i in _instruments(web)}
+    return web.render(request, "issuer.html", viewer, rows=rows, decimals=decimals)
