@@ -52,7 +52,13 @@ from rantai.core.distributions import (
     pro_rata_amounts,
 )
 from rantai.core.errors import Malformed, Rejection
-from rantai.core.ids import check_account_id, check_amount, check_instrument_code, check_text
+from rantai.core.ids import (
+    check_account_id,
+    check_amount,
+    check_instrument_code,
+    check_slug,
+    check_text,
+)
 from rantai.core.kinds.lifecycle import close_record, require_final_record
 from rantai.core.record_dates import holders_at
 from rantai.core.records import Account, Instrument, instrument_key
@@ -261,7 +267,7 @@ class PayPeriod(TxBody, frozen=True, tag="pay_period"):
         check_instrument_code(self.instrument)
         if not 1 <= self.period <= limits.SCHEDULE_PERIODS_MAX:
             raise Malformed(codes.BAD_FIELD, "period: 1-based")
-        check_text(self.record, "record", limits.ACCOUNT_NAME_CHARS_MAX)
+        check_slug(self.record, "record")
 
     def apply(self, ctx: TxContext) -> None:
         view = ctx.view
