@@ -103,6 +103,17 @@ def propose_and_approve(node: Node, action: AnyAction) -> None:
     assert send(node, [("BNM", Approve(admitted.tx_id.hex(), ""))]) == [codes.OK]
 
 
+def copy_without_alerts(node: Node, copy: Path) -> Path:
+    """A copy of the node's SQLite chain with no alerts and nothing supervised."""
+    assert isinstance(node.store, SqliteStore)
+    with sqlite3.connect(node.store.path) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+        target.execute("DELETE FROM alerts")
+        target.execute("DELETE FROM alert_history")
+        target.execute("DELETE FROM meta WHERE key = 'supervised_height'")
+    return copy
+
+
 def snapshot(store: Store) -> list[tuple[AlertRecord, tuple[AlertChange, ...]]]:
     """Every alert with its history, as plain tuples."""
     return [
@@ -164,15 +175,31 @@ def test_catch_up_after_a_restart_gives_the_same_alerts(node: Node, tmp_path: Pa
         "high_risk_jurisdiction",
     ]
     # A supervisor that never stopped, over a copy of the chain without alerts, agrees.
-    copy = tmp_path / "copy.db"
-    assert isinstance(node.store, SqliteStore)
-    with sqlite3.connect(node.store.path) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-        target.execute("DELETE FROM alerts")
-        target.execute("DELETE FROM alert_history")
-        target.execute("DELETE FROM meta WHERE key = 'supervised_height'")
-    with SqliteStore(copy) as fresh:
+    with SqliteStore(copy_without_alerts(node, tmp_path / "copy.db")) as fresh:
         assert Supervisor(fresh, monitors).catch_up() == 5
+        assert snapshot(fresh) == kept
+
+
+def test_announced_blocks_are_fed_without_reading_them_back(
+    node: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    supervisor = Supervisor(node.store, monitors)
+    supervisor.catch_up()
+    detach = supervisor.attach(node)
+    read_back: list[int] = []
+    get_block = node.store.get_block
+    monkeypatch.setattr(node.store, "get_block", lambda h: read_back.append(h) or get_block(h))
+    try:
+        send(node, [transfer("inv-0", "inv-1", 600_000), transfer("inv-0", "inv-2", 10)])
+        send(node, [transfer("inv-1", "inv-0", 590_000)])
+        assert supervisor.catch_up() == 4
+        assert read_back == []  # every block came from the node's announcement
+    finally:
+        detach()
+    kept = snapshot(node.store)
+    # The same alerts as a supervisor that reads every block from the store.
+    with SqliteStore(copy_without_alerts(node, tmp_path / "copy.db")) as fresh:
+        assert Supervisor(fresh, monitors).catch_up() == 4
         assert snapshot(fresh) == kept
 
 

@@ -1,8 +1,9 @@
 """The supervisor: feeds committed blocks to the monitors and keeps the alerts.
 
 ```
-Node.subscribe -> wake -> catch_up(): every block above the last one fed, from the store,
-    in height order -> movements_of(receipts) -> each monitor, in order -> alerts
+Node.subscribe -> the block, after its durable commit -> catch_up(): every block above the
+    last one fed, as the node announced it or else from the store, in height order
+    -> movements_of(receipts) -> each monitor, in order -> alerts
     -> Store.record_alerts (alerts, their first history entry, the supervised height)
 review, escalate, dismiss, assign -> workflow.next_state -> Store.change_alert
 ```
@@ -37,7 +38,7 @@ from rantai.core.claims import Claim, find_claim
 from rantai.core.encoding import decode
 from rantai.core.records import Party, party_key
 from rantai.core.state import StateView, namespace_type
-from rantai.node.node import Node, wall_clock_ms
+from rantai.node.node import CommittedBlock, Node, wall_clock_ms
 from rantai.store.base import AlertChange, AlertRecord, Store, StoreError
 from rantai.supervision.events import movements_of
 from rantai.supervision.monitors import Alert, Monitor
@@ -47,6 +48,7 @@ __all__ = ["AlertView", "StoreContext", "Supervisor"]
 
 BLOCKS_PER_COMMIT: Final = 1_000  # supervised blocks written per database transaction
 POLL_S: Final = 1.0  # the thread also looks for new blocks this often without a wake-up
+ANNOUNCED_MAX: Final = 10_000  # blocks kept from the node's announcements until fed
 STATE_CACHE_MAX: Final = 200_000  # decoded state entries the monitors keep between blocks
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,15 @@ class _Detail(msgspec.Struct, frozen=True):
     parties: tuple[str, ...]
     txs: tuple[str, ...]
     facts: dict[str, str | int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """What the monitors need of one committed block."""
+
+    header: Header
+    receipts: Sequence[Receipt]
+    changes: Mapping[str, bytes | None]
 
 
 class _StateAt(Mapping[str, Any]):
@@ -178,6 +189,10 @@ class Supervisor:
         self._fed: int | None = None  # the last height fed to the monitors; None: not started
         # State after block ``_fed``, as far as the monitors asked for it (``_StateAt``).
         self._state_cache: dict[str, Any] = {}
+        # Blocks the node announced after their durable commit, not yet fed: the same data
+        # the store holds, without reading it back (``attach``). A gap is read from the store.
+        self._announced: dict[int, _Block] = {}
+        self._announced_lock = threading.Lock()
         self._stored = -1  # the last height whose alerts are in the store
         self._next_id = 1
         self._listeners: list[Callable[[Sequence[AlertRecord]], None]] = []
@@ -212,21 +227,47 @@ class Supervisor:
         alerts: list[AlertRecord] = []
         recorded = 0
         unwritten = 0
-        for block in self.store.iter_blocks(self._fed + 1):
-            header = decode(block.header, Header)
-            self._advance_cache(block.state_changes)
-            found = self._feed(header, [decode(tx.receipt, Receipt) for tx in block.txs])
-            self._fed = block.height
-            if block.height <= self._stored:
+        for block in self._blocks_from(self._fed + 1):
+            self._advance_cache(block.changes)
+            found = self._feed(block.header, block.receipts)
+            self._fed = block.header.height
+            if block.header.height <= self._stored:
                 continue  # replaying what was recorded before a restart
             alerts.extend(self._record_of(alert) for alert in found)
             unwritten += 1
             if unwritten >= self._blocks_per_commit:
-                recorded += self._write(alerts, block.height)
+                recorded += self._write(alerts, block.header.height)
                 alerts, unwritten = [], 0
         if unwritten:
             recorded += self._write(alerts, self._fed)
         return recorded
+
+    def _blocks_from(self, start: int) -> Iterator[_Block]:
+        """Every committed block from ``start`` to the store's head, in order: as announced
+        by the node where it was, else read from the store."""
+        head = self.store.head_height()
+        if head is None:
+            return
+        for height in range(start, head + 1):
+            with self._announced_lock:
+                block = self._announced.pop(height, None)
+            if block is None:
+                stored = self.store.get_block(height)
+                if stored is None:
+                    raise StoreError(f"block {height} is missing below head {head}")
+                block = _Block(
+                    decode(stored.header, Header),
+                    tuple(decode(tx.receipt, Receipt) for tx in stored.txs),
+                    stored.state_changes,
+                )
+            yield block
+
+    def _announce(self, block: _Block) -> None:
+        with self._announced_lock:
+            if len(self._announced) >= ANNOUNCED_MAX:  # the thread is far behind: read later
+                self._announced.clear()
+            self._announced[block.header.height] = block
+        self._wake.set()
 
     def _advance_cache(self, changes: Mapping[str, bytes | None]) -> None:
         """Bring the state cache to the block whose ``changes`` these are."""
@@ -286,8 +327,14 @@ class Supervisor:
     # -- running beside a node -----------------------------------------------------------------
 
     def attach(self, node: Node) -> Callable[[], None]:
-        """Wake up after each block ``node`` commits; return a function that detaches."""
-        return node.subscribe(lambda _block: self._wake.set())
+        """Take each block ``node`` commits, as it announces it after the durable commit, and
+        wake up; return a function that detaches."""
+
+        def announced(committed: CommittedBlock) -> None:
+            outcome = committed.outcome
+            self._announce(_Block(outcome.header, outcome.receipts, outcome.changes))
+
+        return node.subscribe(announced)
 
     def start(self, poll_s: float = POLL_S) -> None:
         """Catch up and follow new blocks on a thread of its own, until ``stop``."""
