@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Final
 
 from rantai import sdk
 from rantai.core import codes
@@ -187,10 +188,18 @@ def _play(
         for i, n in enumerate(names)
     }
     step(
-        "fund investors with deposit tokens",
+        "fund investors and the issuers with deposit tokens",
         [
-            (bank, sdk.mint(cash, account_id(n), rng.randrange(1_000_00, 500_000_00), f"dep {n}"))
-            for n, (bank, cash) in bank_of.items()
+            *(
+                (
+                    bank,
+                    sdk.mint(cash, account_id(n), rng.randrange(1_000_00, 500_000_00), f"dep {n}"),
+                )
+                for n, (bank, cash) in bank_of.items()
+            ),
+            # The issuers' paying accounts, for profit and coupons.
+            ("maybank", sdk.mint("MYR.MAYBANK", account_id("mof"), 10**11, "MOF deposit")),
+            ("maybank", sdk.mint("MYR.MAYBANK", account_id("tenaga"), 10**11, "TNB deposit")),
         ],
     )
     step(
@@ -237,6 +246,9 @@ INSTRUMENTS = (  # issuer, code, kind, name, supply cap in minor units
 )
 DAY_MS = 86_400_000
 YEAR_MS = 365 * DAY_MS
+# The central bank's limits on each deposit token, in sen: no holder cap; RM 2 billion a
+# transaction; a non-resident may move RM 1 million a transaction and RM 5 million a day.
+CASH_LIMITS: Final = (2 * 10**11, 10**8, 5 * 10**8)
 DEMO_EVIDENCE = sha256(b"rantai demo KYC file")
 MYT = timezone(timedelta(hours=8))
 # Fixed-date federal holidays in Kuala Lumpur; enough for the demo's payment dates.
@@ -305,7 +317,12 @@ def _create_instruments(step: Step) -> None:
     kyc = sdk.rules.eligibility(["kyc"], kyc_level_min=1)
     professional = sdk.rules.investor_category(["accredited", "institutional", "sophisticated"])
     created = [
-        (issuer, sdk.create_instrument(code, kind, name, 2, cap))
+        (
+            issuer,
+            sdk.create_cash(code, name, 2, cap, "MYR", "deposit")
+            if kind == "cash"
+            else sdk.create_instrument(code, kind, name, 2, cap),
+        )
         for issuer, code, kind, name, cap in INSTRUMENTS
     ]
     step(
@@ -314,6 +331,13 @@ def _create_instruments(step: Step) -> None:
             *created,
             ("mof", sdk.set_rules("GII-2035", [kyc], sdk.terms(shariah_certified=True))),
             ("tenaga", sdk.set_rules("TNB-2031", [kyc, professional])),
+        ],
+    )
+    step(
+        "central bank limits on the deposit tokens",
+        [
+            ("BNM", sdk.set_cash_limits(code, 0, *CASH_LIMITS))
+            for code in ("MYR.MAYBANK", "MYR.CIMB")
         ],
     )
 
@@ -361,7 +385,7 @@ def _bond_terms(d: _Driver, step: Step, now_ms: int) -> None:
     )
     pronouncement = sha256(b"GII-2035 Shariah pronouncement")
     step(
-        "sukuk and bond terms; Shariah pronouncement; issuers fund their paying accounts",
+        "sukuk and bond terms; the sukuk's Shariah pronouncement",
         [
             ("mof", sdk.set_bond_terms("GII-2035", sukuk)),
             ("tenaga", sdk.set_bond_terms("TNB-2031", bond)),
@@ -369,8 +393,6 @@ def _bond_terms(d: _Driver, step: Step, now_ms: int) -> None:
                 "shariah-adviser",
                 sdk.certify_shariah("GII-2035", pronouncement, now_ms + 5 * YEAR_MS),
             ),
-            ("maybank", sdk.mint("MYR.MAYBANK", account_id("mof"), 10**13, "MOF deposit")),
-            ("maybank", sdk.mint("MYR.MAYBANK", account_id("tenaga"), 10**13, "TNB deposit")),
         ],
     )
 
@@ -383,6 +405,12 @@ def _claims(names: list[str], institutions: set[str], now_ms: int) -> list[tuple
         country = "SG" if i % 7 == 0 else "ID" if i % 11 == 0 else "MY"
         for topic, value in (("kyc", "2"), ("investor_category", category), ("residency", country)):
             items.append(("kyc-provider", sdk.issue_claim(n, topic, value, DEMO_EVIDENCE, expires)))
+    # The issuers hold deposit tokens too: resident, so the central bank's non-resident
+    # limits do not apply to them.
+    for n in ("mof", "tenaga", "baitulmal"):
+        items.append(
+            ("kyc-provider", sdk.issue_claim(n, "residency", "MY", DEMO_EVIDENCE, expires))
+        )
     return items
 
 
