@@ -117,6 +117,10 @@ async def test_schedule_record_distribution_and_ballot_read_through_the_sdk(
                 True,
             )
             assert not schedule.periods[1].paid and schedule.state.next_period == 2
+            assert (schedule.redemption_date, schedule.redemption_price_bp) == (
+                "2029-03-16",
+                10_000,
+            )
             record = await client.record_date(BOND, "p1")
             assert record is not None and record.status == "closed"  # closed once paid
             dist_key = next(k for k in node.ledger.values if k.startswith("dist/"))

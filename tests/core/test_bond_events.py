@@ -10,6 +10,7 @@ from tests.core.test_bond_life import BOND, bond_terms, new_bond
 
 from rantai import sdk
 from rantai.core import codes
+from rantai.core.bonds import ACTIVE, BondState, periods_paid, redemption
 from rantai.core.kinds.instruments import CreateInstrument, Mint
 from rantai.core.kinds.lifecycle import TakeRecord
 
@@ -107,10 +108,10 @@ def test_refusals_in_order() -> None:
     m = LifecycleMarket(investors=1)
     (a,) = m.investors
     ok(m.run("issuer", CreateInstrument("SUK9", "sukuk", "a sukuk", 2, 10**12)))
-    wrong = m.run("issuer", sdk.set_bond_terms("SUK9", bond_terms()))  # type: ignore[arg-type]
+    wrong = m.run("issuer", sdk.set_bond_terms("SUK9", bond_terms()))
     assert wrong.code == codes.WRONG_INSTRUMENT_KIND  # a sukuk needs a structure
     new_bond(m)
-    again = m.run("issuer", sdk.set_bond_terms(BOND, bond_terms()))  # type: ignore[arg-type]
+    again = m.run("issuer", sdk.set_bond_terms(BOND, bond_terms()))
     assert again.code == codes.TERMS_LOCKED
     m.on("2026-03-10")
     ok(m.run("issuer", Mint(BOND, a, 1_000_00, "")))
@@ -129,3 +130,21 @@ def test_refusals_in_order() -> None:
     plain = "PLAIN"
     ok(m.run("issuer", CreateInstrument(plain, "bond", "no terms", 2, 10**12)))
     assert m.run("issuer", sdk.redeem_bond(plain)).code == codes.NO_BOND_TERMS
+
+
+def test_redemption_is_on_the_call_date_adjusted_to_a_business_day() -> None:
+    terms = bond_terms(calls=[sdk.option_date("2027-03-20", 10_150)])  # a Saturday
+    state = BondState(face=100, next_period=1, call_date="", call_price_bp=0, status=ACTIVE)
+    assert redemption(terms, state) == ("2029-03-16", 10_000)
+    called = BondState(100, 1, "2027-03-20", 10_150, ACTIVE)
+    assert redemption(terms, called) == ("2027-03-22", 10_150)
+    paid = [p.index for p, done in periods_paid(terms, called) if done]
+    assert paid == []
+    assert [done for _, done in periods_paid(terms, BondState(100, 3, "", 0, ACTIVE))] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]

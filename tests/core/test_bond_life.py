@@ -7,6 +7,7 @@ Then the refusals each step can meet."""
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 from tests.core.lifecycle_market import (
     CASH,
@@ -21,6 +22,7 @@ from tests.core.lifecycle_market import (
 
 from rantai import sdk
 from rantai.core import codes
+from rantai.core.bonds import BondTerms
 from rantai.core.books import Allocation
 from rantai.core.kinds.books import Allocate, OpenBook, PlaceOrder, allocation_instruction_id
 from rantai.core.kinds.instruments import CreateInstrument, Mint
@@ -44,8 +46,8 @@ PAYMENTS = [
 ]
 
 
-def bond_terms(**overrides: object) -> object:
-    fields: dict[str, object] = {
+def bond_terms(**overrides: Any) -> BondTerms:
+    fields: dict[str, Any] = {
         "cash": CASH,
         "payer": ISSUER,
         "residue_account": RESIDUE,
@@ -58,12 +60,12 @@ def bond_terms(**overrides: object) -> object:
         "day_count": "act/act-icma",
     }
     fields.update(overrides)
-    return sdk.bond_terms(**fields)  # type: ignore[arg-type]
+    return sdk.bond_terms(**fields)
 
 
-def new_bond(m: LifecycleMarket, **overrides: object) -> None:
+def new_bond(m: LifecycleMarket, **overrides: Any) -> None:
     ok(m.run("issuer", CreateInstrument(BOND, "bond", "MGS 3.85% 2029", 2, 10**12)))
-    ok(m.run("issuer", sdk.set_bond_terms(BOND, bond_terms(**overrides))))  # type: ignore[arg-type]
+    ok(m.run("issuer", sdk.set_bond_terms(BOND, bond_terms(**overrides))))
 
 
 def coupon_due(units: int, face: int = FACE) -> int:

@@ -8,6 +8,7 @@ profit) and governance revoking a certification."""
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 from tests.core.lifecycle_market import (
     CASH,
@@ -24,6 +25,7 @@ from tests.core.lifecycle_market import (
 
 from rantai import sdk
 from rantai.core import codes
+from rantai.core.bonds import BondTerms
 from rantai.core.books import Allocation
 from rantai.core.kinds.books import Allocate, OpenBook, PlaceOrder, allocation_instruction_id
 from rantai.core.kinds.instruments import CreateInstrument, Mint
@@ -43,8 +45,8 @@ PERIODS = [
 ]
 
 
-def sukuk_terms(structure: str = "ijarah", **overrides: object) -> object:
-    fields: dict[str, object] = {
+def sukuk_terms(structure: str = "ijarah", **overrides: Any) -> BondTerms:
+    fields: dict[str, Any] = {
         "cash": CASH,
         "payer": ISSUER,
         "residue_account": RESIDUE,
@@ -62,12 +64,12 @@ def sukuk_terms(structure: str = "ijarah", **overrides: object) -> object:
         "tawidh_bp": TAWIDH_BP,
     }
     fields.update(overrides)
-    return sdk.bond_terms(**fields)  # type: ignore[arg-type]
+    return sdk.bond_terms(**fields)
 
 
-def new_sukuk(m: LifecycleMarket, code: str = SUKUK, **overrides: object) -> None:
+def new_sukuk(m: LifecycleMarket, code: str = SUKUK, **overrides: Any) -> None:
     ok(m.run("issuer", CreateInstrument(code, "sukuk", f"{code} sukuk", 2, 10**12)))
-    ok(m.run("issuer", sdk.set_bond_terms(code, sukuk_terms(**overrides))))  # type: ignore[arg-type]
+    ok(m.run("issuer", sdk.set_bond_terms(code, sukuk_terms(**overrides))))
 
 
 def certify(m: LifecycleMarket, code: str = SUKUK) -> None:

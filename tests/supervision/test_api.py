@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from pathlib import Path
+from collections.abc import AsyncIterator, Sequence
 
 import anyio
 import httpx
 import pytest
+from tests.api.conftest import anyio_backend, world
 from tests.api.support import (
     OWNER,
     World,
     app_for,
-    build_world,
     client_for,
     read_as,
     signed_headers,
@@ -23,26 +22,12 @@ from tests.api.support import (
 from rantai.supervision import LargeTransfer, LargeTransferConfig, Monitor, Supervisor
 
 pytestmark = pytest.mark.anyio
+__all__ = ["anyio_backend", "world"]  # the API tests' fixtures, shared
 
 
 def large_bond_transfers() -> Sequence[Monitor]:
     config = LargeTransferConfig(threshold_minor=1_000_000, per_instrument={"BOND1": 5})
     return (LargeTransfer(config),)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    built = build_world(tmp_path / "chain")
-    try:
-        yield built
-    finally:
-        built.node.stop()
-        built.node.store.close()
 
 
 @pytest.fixture

@@ -26,7 +26,8 @@ from rantai.core.bonds import (
     bond_state_key,
     certification_key,
     distribution_kind,
-    schedule,
+    periods_paid,
+    redemption,
 )
 from rantai.core.distributions import Distribution, distribution_key
 from rantai.core.ids import INSTRUMENT_CODE_PATTERN
@@ -49,6 +50,11 @@ class PeriodInfo(BaseModel):
     paid: bool
 
 
+class RedemptionInfo(BaseModel):
+    date: str
+    price_bp: int
+
+
 class ScheduleInfo(BaseModel):
     instrument: str
     payment_kind: str  # coupon, rental or profit: never interest for a sukuk
@@ -56,6 +62,7 @@ class ScheduleInfo(BaseModel):
     state: dict[str, Any]
     certification: dict[str, Any] | None
     periods: list[PeriodInfo]
+    redemption: RedemptionInfo  # the call's date and price if called, else maturity's
 
 
 class RecordInfo(BaseModel):
@@ -120,7 +127,8 @@ def lifecycle_routes(ctx: ApiContext) -> APIRouter:
         terms: BondTerms = found(bond_key(code), f"bond or sukuk terms for {code}")
         state: BondState = found(bond_state_key(code), f"state for {code}")
         certification: Certification | None = values.get(certification_key(code))
-        periods = [{**to_json(p), "paid": p.index < state.next_period} for p in schedule(terms)]
+        periods = [{**to_json(p), "paid": paid} for p, paid in periods_paid(terms, state)]
+        redeemed_on, price_bp = redemption(terms, state)
         return JsonResponse(
             {
                 "instrument": code,
@@ -129,6 +137,7 @@ def lifecycle_routes(ctx: ApiContext) -> APIRouter:
                 "state": to_json(state),
                 "certification": None if certification is None else to_json(certification),
                 "periods": periods,
+                "redemption": {"date": redeemed_on, "price_bp": price_bp},
             }
         )
 

@@ -24,11 +24,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from starlette.responses import PlainTextResponse, Response
 
-from rantai.api.errors import BAD_QUERY, NOT_FOUND, ApiError, JsonResponse
+from rantai.api.errors import BAD_QUERY, ApiError, JsonResponse
 from rantai.api.policy import ISSUING_ROLES, Who, may_read_access_log, may_read_holders
-from rantai.api.public import resolve_height
 from rantai.api.schemas import error_responses
-from rantai.api.signed import CodeParam, Ctx, PastHeight, SignedReader, instrument_or_404, require
+from rantai.api.signed import (
+    CodeParam,
+    Ctx,
+    PastHeight,
+    SignedReader,
+    holders_page,
+    instrument_or_404,
+    require,
+)
 from rantai.core.ids import PARTY_ID_PATTERN
 from rantai.core.records import Instrument, instrument_key
 from rantai.store.base import INT64_MAX
@@ -74,13 +81,7 @@ class ConcentrationInfo(BaseModel):
 def _register(
     ctx: Ctx, who: SignedReader, code: str, height: int | None
 ) -> tuple[int, list[tuple[str, int]]]:
-    record = instrument_or_404(ctx, code)
-    if height is not None:
-        resolve_height(ctx, str(height))
-    require(may_read_holders(who, record))
-    page = ctx.reader.holders(code, None, REGISTER_ROWS_MAX, height)
-    if page is None:
-        raise ApiError(NOT_FOUND, f"no block at height {height}")
+    page = holders_page(ctx, who, code, None, REGISTER_ROWS_MAX, height)
     return page.height, list(page.items)
 
 

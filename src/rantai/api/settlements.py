@@ -288,11 +288,6 @@ def _mapping(
         raise ApiError(BAD_QUERY, str(exc)) from None
 
 
-def _refused(exc: Iso20022Error) -> Response:
-    """The refusal in the API's error shape; its status from ``STATUS_BY_CODE``."""
-    raise ApiError(exc.code, exc.message)
-
-
 def _xml_docs() -> dict[int | str, dict[str, Any]]:
     return {
         200: {"content": {XML_MEDIA_TYPE: {"schema": {"type": "string"}}}},
@@ -325,7 +320,7 @@ def sese025_route(
     try:
         xml = export_sese025(_export(ctx, who, instruction_id, mapping), mapping, side)
     except Iso20022Error as exc:
-        return _refused(exc)
+        raise ApiError(exc.code, exc.message) from None  # status: STATUS_BY_CODE
     return Response(xml, media_type=XML_MEDIA_TYPE)
 
 
@@ -343,7 +338,7 @@ def pacs009_route(
     try:
         xml = export_pacs009(_export(ctx, who, instruction_id, mapping), mapping)
     except Iso20022Error as exc:
-        return _refused(exc)
+        raise ApiError(exc.code, exc.message) from None  # status: STATUS_BY_CODE
     return Response(xml, media_type=XML_MEDIA_TYPE)
 
 

@@ -68,6 +68,7 @@ from rantai.core.records import (
 )
 from rantai.core.tx import decode_envelope
 from rantai.crypto.hashing import ZERO_DIGEST
+from rantai.node.reads import Page
 from rantai.store.base import INT64_MAX
 
 __all__ = ["router"]
@@ -235,6 +236,23 @@ def balance(
     )
 
 
+def holders_page(
+    ctx: ApiContext, who: Who, code: str, after: str | None, limit: int, height: int | None
+) -> Page[tuple[str, int]]:
+    """A page of ``code``'s register at the head or ``height``, if ``who`` may read it.
+
+    Answers: not_found (no instrument, or no block at ``height``), forbidden.
+    """
+    record = instrument_or_404(ctx, code)
+    if height is not None:
+        resolve_height(ctx, str(height))
+    require(may_read_holders(who, record))
+    page = ctx.reader.holders(code, after, limit, height)
+    if page is None:
+        raise ApiError(NOT_FOUND, f"no block at height {height}")
+    return page
+
+
 @router.get(
     "/v1/instruments/{code}/holders",
     response_model=None,
@@ -252,13 +270,7 @@ def holders(
     """Holders of an instrument in account order, at the head or a past height; with
     ``proofs``, each row carries the proof of its balance against the page's header, so the
     register can be checked row by row (a record date's, say)."""
-    record = instrument_or_404(ctx, code)
-    if height is not None:
-        resolve_height(ctx, str(height))
-    require(may_read_holders(who, record))
-    page = ctx.reader.holders(code, after, limit, height)
-    if page is None:
-        raise ApiError(NOT_FOUND, f"no block at height {height}")
+    page = holders_page(ctx, who, code, after, limit, height)
     items: list[dict[str, Any]] = [
         {"account": account, "amount": amount} for account, amount in page.items
     ]

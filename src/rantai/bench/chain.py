@@ -18,6 +18,7 @@ from typing import Final
 from rantai import sdk
 from rantai.core import codes
 from rantai.core.ids import account_id
+from rantai.core.records import nonce_key
 from rantai.core.tx import TxBody, build_envelope
 from rantai.crypto.hashing import sha256
 from rantai.crypto.keys import SigningKey
@@ -125,7 +126,7 @@ class SetupSender:
         for sender, body in items:
             nonce = self.nonces.get(sender)
             if nonce is None:  # a sender this one has not used: its committed next nonce
-                nonce = self.node.ledger.values.get(f"nonce/{sender}", 0)
+                nonce = self.node.ledger.values.get(nonce_key(sender), 0)
             self.nonces[sender] = nonce + 1
             numbered.append((sender, nonce, body))
         chunk = max(1_000, -(-len(numbered) // max(1, self.workers)))

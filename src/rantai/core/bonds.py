@@ -83,9 +83,11 @@ __all__ = [
     "fixing_key",
     "income_per_unit",
     "late_days",
+    "periods_paid",
     "profit_key",
     "put_key",
     "put_prefix",
+    "redemption",
     "require_bond",
     "schedule",
 ]
@@ -246,8 +248,9 @@ def bond_state_key(instrument: str) -> str:
     return f"bondstate/{instrument}"
 
 
-def fixing_key(index: str, on: str) -> str:
-    return f"fixing/{index}/{on}"
+def fixing_key(oracle: str, index: str, on: str) -> str:
+    """Fixings are kept per oracle: an instrument counts only its named oracle's."""
+    return f"fixing/{oracle}:{index}/{on}"
 
 
 def profit_key(instrument: str, period: int) -> str:
@@ -289,6 +292,20 @@ def require_bond(view: StateView, instrument: str) -> tuple[BondTerms, BondState
     return terms, state
 
 
+def redemption(terms: BondTerms, state: BondState) -> tuple[str, int]:
+    """The date (adjusted to a business day) and price, in basis points of the outstanding
+    face, at which every unit is redeemed: the call's if the issuer called, else maturity's."""
+    if state.call_date:
+        on = adjust(terms.calendar, parse_date(state.call_date, "call_date"), terms.adjustment)
+        return on.isoformat(), state.call_price_bp
+    return schedule(terms)[-1].payment_date, terms.redemption_bp
+
+
+def periods_paid(terms: BondTerms, state: BondState) -> list[tuple[Period, bool]]:
+    """Each period of the schedule, and whether it has been paid."""
+    return [(period, period.index < state.next_period) for period in schedule(terms)]
+
+
 def distribution_kind(terms: BondTerms) -> str:
     """A bond pays coupons; an ijarah sukuk rental; every other sukuk profit."""
     if not terms.structure:
@@ -321,7 +338,7 @@ def income_per_unit(
     rate = income.rate_bp
     if income.kind == "floating":
         on = fixing_date(terms, period).isoformat()
-        fixing: int | None = view.get(fixing_key(income.index, on))
+        fixing: int | None = view.get(fixing_key(income.oracle, income.index, on))
         if fixing is None:
             raise Rejection(codes.NO_FIXING, f"no {income.index} fixing for {on}")
         rate = max(income.floor_bp, fixing + income.rate_bp)

@@ -37,7 +37,7 @@ from rantai.core.access import balance, credit, debit
 from rantai.core.compliance import check_movement, record_movement
 from rantai.core.errors import Rejection, invariant
 from rantai.core.ids import account_owner
-from rantai.core.records import Account, Instrument
+from rantai.core.records import Account, Instrument, account_key
 from rantai.core.rules import Move
 from rantai.core.state import register_namespace
 from rantai.core.tx import EventValue, TxContext
@@ -130,7 +130,7 @@ def pay_one(
     code = pay_instrument.code
     if destination == source.id:
         return codes.OK
-    if view.get(f"account/{destination}") is None:
+    if view.get(account_key(destination)) is None:
         return codes.UNKNOWN_ACCOUNT
     move = Move(
         "transfer",

@@ -27,6 +27,7 @@ from typing import Final
 
 import msgspec
 
+from rantai.core.records import balance_key
 from rantai.core.registers import register_scannable
 from rantai.core.state import StateView, register_namespace
 
@@ -110,7 +111,7 @@ def balance_at(view: StateView, record: RecordDate, account: str) -> int:
     saved: int | None = view.get(snapshot_key(record.instrument, record.name, account))
     if saved is not None:
         return saved
-    live: int | None = view.get(f"bal/{account}/{record.instrument}")
+    live: int | None = view.get(balance_key(account, record.instrument))
     return 0 if live is None else live
 
 

@@ -111,9 +111,7 @@ class StateView:
         for overlay in (self._block, self._tx):
             for key, value in overlay.items():
                 if key.startswith(BALANCE_PREFIX) and key.endswith(suffix):
-                    account, held = balance_parts(key)
-                    if held != instrument:
-                        continue
+                    account = balance_parts(key)[0]  # ids hold no "/": the suffix is the code
                     if value is DELETED:
                         found.discard(account)
                     else:

@@ -157,3 +157,5 @@ class Schedule:
     state: BondState
     certification: Certification | None
     periods: tuple[SchedulePeriod, ...]
+    redemption_date: str  # the call's, if called, else maturity's: a business day
+    redemption_price_bp: int  # of the outstanding face

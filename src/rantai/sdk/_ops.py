@@ -426,6 +426,8 @@ def _schedule(data: Any) -> Schedule:
             )
             for p in data["periods"]
         ),
+        redemption_date=data["redemption"]["date"],
+        redemption_price_bp=data["redemption"]["price_bp"],
     )
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import astuple
 from types import TracebackType
 from typing import Any, ClassVar, Final, LiteralString
 
@@ -286,13 +287,9 @@ class PostgresStore(SqlReads):
         Raises:
             StoreError: see ``check_alert_records``, or the server fails; nothing is written.
         """
-        alert_rows = [
-            (a.alert_id, a.monitor, a.height, a.at_ms, a.score, a.status, a.agency, a.detail)
-            for a in alerts
-        ]
-        change_rows = [
-            (c.alert_id, c.seq, c.at_ms, c.actor, c.status, c.agency, c.reason) for c in changes
-        ]
+        # The records' fields are the tables' columns, in order.
+        alert_rows = [astuple(a) for a in alerts]
+        change_rows = [astuple(c) for c in changes]
         with self._write_lock, _translate(f"alerts of height {height} not recorded"):
             conn = self._require_writer()
             with conn.transaction(), conn.cursor() as cur:
@@ -350,15 +347,7 @@ class PostgresStore(SqlReads):
                     "INSERT INTO alert_history"
                     " (alert_id, seq, at_ms, actor, status, agency, reason)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (
-                        change.alert_id,
-                        change.seq,
-                        change.at_ms,
-                        change.actor,
-                        change.status,
-                        change.agency,
-                        change.reason,
-                    ),
+                    astuple(change),
                 )
 
     def _fetch(self, queries: Sequence[Query]) -> list[list[Row]]:

@@ -23,6 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import astuple
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Final
@@ -236,13 +237,9 @@ class SqliteStore(SqlReads):
         Raises:
             StoreError: see ``check_alert_records``; nothing is written.
         """
-        alert_rows = [
-            (a.alert_id, a.monitor, a.height, a.at_ms, a.score, a.status, a.agency, a.detail)
-            for a in alerts
-        ]
-        change_rows = [
-            (c.alert_id, c.seq, c.at_ms, c.actor, c.status, c.agency, c.reason) for c in changes
-        ]
+        # The records' fields are the tables' columns, in order.
+        alert_rows = [astuple(a) for a in alerts]
+        change_rows = [astuple(c) for c in changes]
         with self._write_lock, _translate(f"alerts of height {height} not recorded"):
             conn = self._require_writer()
             conn.execute("BEGIN IMMEDIATE")
@@ -294,15 +291,7 @@ class SqliteStore(SqlReads):
                 )
                 conn.execute(
                     f"INSERT INTO alert_history ({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        change.alert_id,
-                        change.seq,
-                        change.at_ms,
-                        change.actor,
-                        change.status,
-                        change.agency,
-                        change.reason,
-                    ),
+                    astuple(change),
                 )
                 conn.execute("COMMIT")
             except BaseException:

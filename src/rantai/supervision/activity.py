@@ -15,20 +15,18 @@ Days are calendar days in UTC+8 (Malaysia), computed on integers from the block 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from rantai.core.dates import day_of as civil_day_of
 from rantai.store.base import AccessLogRecord
 from rantai.supervision.events import CommittedMovement
 
 __all__ = [
     "CATEGORY_GROUPS",
-    "DAY_MS",
-    "DAY_OFFSET_MS",
     "RESIDENCY_GROUPS",
     "AccessLogReport",
     "DayVolume",
@@ -53,9 +51,6 @@ __all__ = [
     "travel_csv",
 ]
 
-DAY_MS: Final = 86_400_000
-DAY_OFFSET_MS: Final = 8 * 3_600_000  # UTC+8
-_EPOCH: Final = dt.date(1970, 1, 1)
 
 RETAIL, INSTITUTIONAL, UNCLASSIFIED = "retail", "institutional", "unclassified"
 RESIDENT, NON_RESIDENT = "resident", "non_resident"
@@ -67,8 +62,9 @@ FAIL_OUTCOMES: Final = (FAILED, CANCELLED, EXPIRED)
 
 
 def day_of(at_ms: int) -> str:
-    """The UTC+8 calendar day of block time ``at_ms``, as ``YYYY-MM-DD``."""
-    return (_EPOCH + dt.timedelta(days=(at_ms + DAY_OFFSET_MS) // DAY_MS)).isoformat()
+    """The Malaysian (UTC+8) calendar day of block time ``at_ms``, as ``YYYY-MM-DD``: the
+    chain's own day (``rantai.core.dates.day_of``), which schedules and record dates use."""
+    return civil_day_of(at_ms).isoformat()
 
 
 def category_group(category: str | None) -> str:

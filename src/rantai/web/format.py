@@ -17,7 +17,6 @@ __all__ = [
     "Bar",
     "BarChart",
     "bar_chart",
-    "format_day",
     "format_time_ms",
     "format_units",
     "short_hex",
@@ -44,11 +43,6 @@ def format_time_ms(timestamp_ms: int) -> str:
     """A block time (ms since the epoch) in UTC, to the second."""
     moment = datetime.fromtimestamp(timestamp_ms // 1000, tz=UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def format_day(day: int) -> str:
-    """A day number (days since the epoch, UTC) as an ISO date."""
-    return datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
 
 
 def short_hex(value: str, keep: int = 12) -> str:

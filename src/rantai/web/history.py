@@ -20,6 +20,7 @@ from typing import Final
 from rantai.api.policy import ACCOUNT_ATTRS
 from rantai.core import codes
 from rantai.core.block import Header, Receipt
+from rantai.core.dates import day_of
 from rantai.core.encoding import decode
 from rantai.core.ids import account_owner
 from rantai.store.base import Store
@@ -28,7 +29,6 @@ __all__ = ["DISTRIBUTION_EVENT", "Entry", "History"]
 
 ENTRIES_PER_PARTY_MAX: Final = 200
 VOLUME_DAYS_MAX: Final = 30
-DAY_MS: Final = 86_400_000
 DISTRIBUTION_EVENT: Final = "distribution_paid"
 
 
@@ -55,8 +55,8 @@ class History:
         self._next_height = 0
         self._by_party: dict[str, deque[Entry]] = {}
         self._distributions: dict[str, deque[Entry]] = {}
-        # instrument -> [(day number, units moved, transfers)], oldest first
-        self._volume: dict[str, deque[tuple[int, int, int]]] = {}
+        # instrument -> [(day, units moved, transfers)], oldest first
+        self._volume: dict[str, deque[tuple[str, int, int]]] = {}
         self._lock = threading.Lock()
 
     def of_party(self, party: str) -> list[Entry]:
@@ -71,9 +71,9 @@ class History:
         with self._lock:
             return list(reversed(self._distributions.get(instrument, ())))
 
-    def volume_of(self, instrument: str) -> list[tuple[int, int, int]]:
+    def volume_of(self, instrument: str) -> list[tuple[str, int, int]]:
         """``(day, units, transfers)`` per day ``instrument`` traded, oldest first; ``day``
-        counts days since the epoch (UTC)."""
+        is the chain's (Malaysian) date, as the supervisory volume report counts it."""
         self._catch_up()
         with self._lock:
             return list(self._volume.get(instrument, ()))
@@ -107,11 +107,11 @@ class History:
             instrument = attrs.get("instrument")
             amount = attrs.get("amount")
             if event.name == "transfer" and isinstance(instrument, str) and isinstance(amount, int):
-                self._add_volume(instrument, at_ms // DAY_MS, amount)
+                self._add_volume(instrument, day_of(at_ms).isoformat(), amount)
             if event.name == DISTRIBUTION_EVENT and isinstance(instrument, str):
                 self._append(self._distributions, instrument, entry)
 
-    def _add_volume(self, instrument: str, day: int, amount: int) -> None:
+    def _add_volume(self, instrument: str, day: str, amount: int) -> None:
         days = self._volume.get(instrument)
         if days is None:
             days = self._volume[instrument] = deque(maxlen=VOLUME_DAYS_MAX)

@@ -36,7 +36,8 @@ from rantai.core.bonds import (
     bond_state_key,
     certification_key,
     distribution_kind,
-    schedule,
+    periods_paid,
+    redemption,
 )
 from rantai.core.encoding import decode
 from rantai.core.ids import ACCOUNT_ID_PATTERN, INSTRUMENT_CODE_PATTERN
@@ -45,7 +46,7 @@ from rantai.core.records import Instrument, account_key, instrument_key
 from rantai.core.rules import policy_key
 from rantai.core.tx import decode_envelope
 from rantai.web.context import LoggedIn, PageError, Web, WebContext
-from rantai.web.format import bar_chart, format_day, format_units
+from rantai.web.format import bar_chart, format_units
 from rantai.web.history import DISTRIBUTION_EVENT
 
 __all__ = ["router"]
@@ -193,7 +194,7 @@ def instrument(web: Web, request: Request, viewer: LoggedIn, code: Code) -> Resp
     if sees_register or may_read_stats(viewer.who):  # aggregates: the issuer, every agency
         volume = bar_chart(
             [
-                (format_day(day), units, format_units(units, record.decimals))
+                (day, units, format_units(units, record.decimals))
                 for day, units, _ in web.history.volume_of(code)
             ]
         )
@@ -218,16 +219,15 @@ def _calendar(values: Mapping[str, Any], code: str) -> dict[str, Any] | None:
     state: BondState | None = values.get(bond_state_key(code))
     if terms is None or state is None:
         return None
-    periods = schedule(terms)
     certification: Certification | None = values.get(certification_key(code))
-    price_bp = state.call_price_bp if state.call_date else terms.redemption_bp
+    on, price_bp = redemption(terms, state)
     return {
         "payment_kind": distribution_kind(terms),
         "structure": terms.structure,
         "asset": terms.asset,
         "certification": certification,
-        "periods": [{**to_json(p), "paid": p.index < state.next_period} for p in periods],
-        "maturity": state.call_date or periods[-1].payment_date,
+        "periods": [{**to_json(p), "paid": paid} for p, paid in periods_paid(terms, state)],
+        "maturity": on,
         "price": f"{price_bp // 100}.{price_bp % 100:02d}%",
     }
 

@@ -36,13 +36,14 @@ from rantai.core.bonds import (
     income_per_unit,
     late_charge,
     late_days,
+    periods_paid,
     profit_key,
     put_key,
     put_prefix,
+    redemption,
     require_bond,
     schedule,
 )
-from rantai.core.calendars import adjust
 from rantai.core.dates import check_date, day_of, parse_date
 from rantai.core.distributions import (
     Payout,
@@ -203,7 +204,7 @@ class PublishFixing(TxBody, frozen=True, tag="publish_fixing"):
     def apply(self, ctx: TxContext) -> None:
         if not has_role(require_party(ctx.view, ctx.sender), "oracle"):
             raise Rejection(codes.NOT_AUTHORIZED, "publishing fixings needs the oracle role")
-        key = fixing_key(f"{ctx.sender}:{self.index}", self.date)
+        key = fixing_key(ctx.sender, self.index, self.date)
         if ctx.view.get(key) is not None:
             raise Rejection(codes.ALREADY_EXISTS, f"{self.index} fixing for {self.date} exists")
         ctx.view.put(key, self.rate_bp)
@@ -341,7 +342,7 @@ def _period_payouts(
     """Each holder's amount for ``period``, the total due, and the base that gharamah is
     charged on (the amount due before ta'widh). Rejects: no_fixing, profit_not_declared."""
     view = ctx.view
-    per_unit = income_per_unit(view, _oracle_terms(terms), state, period)
+    per_unit = income_per_unit(view, terms, state, period)
     # Ta'widh scales what each holder is due; gharamah is on the amount due without it.
     with_tawidh = 1 + late_charge(Fraction(1), terms.tawidh_bp, days_late)
     if per_unit is None:
@@ -358,14 +359,6 @@ def _period_payouts(
     rate *= with_tawidh
     payouts, due = per_unit_amounts(holders, rate.numerator, rate.denominator)
     return payouts, due, base
-
-
-def _oracle_terms(terms: BondTerms) -> BondTerms:
-    """Fixings are stored per oracle: read the terms' index under its oracle's name."""
-    if terms.income.kind != "floating":
-        return terms
-    index = f"{terms.income.oracle}:{terms.income.index}"
-    return replace(terms, income=replace(terms.income, index=index))
 
 
 def _pay_and_burn(
@@ -509,14 +502,9 @@ class RedeemBond(TxBody, frozen=True, tag="redeem_bond"):
     def apply(self, ctx: TxContext) -> None:
         instrument = require_issuer_or_agent(ctx.view, self.instrument, ctx.sender)
         terms, state = require_bond(ctx.view, self.instrument)
-        periods = schedule(terms)
-        if state.call_date:
-            on = _adjusted(terms, state.call_date)
-            price = state.call_price_bp
-        else:
-            on, price = periods[-1].payment_date, terms.redemption_bp
+        on, price = redemption(terms, state)
         _require_date(ctx, on)
-        unpaid = [p for p in periods if p.index >= state.next_period and p.payment_date <= on]
+        unpaid = [p for p, paid in periods_paid(terms, state) if not paid and p.payment_date <= on]
         if unpaid and terms.income.kind != "zero":
             raise Rejection(codes.PERIODS_UNPAID, f"period {unpaid[0].index} is unpaid")
         holders = _live_holders(ctx, self.instrument)
@@ -532,10 +520,6 @@ class RedeemBond(TxBody, frozen=True, tag="redeem_bond"):
             holders=len(holders),
             due=due,
         )
-
-
-def _adjusted(terms: BondTerms, on: str) -> str:
-    return adjust(terms.calendar, parse_date(on, "date"), terms.adjustment).isoformat()
 
 
 class ExercisePut(TxBody, frozen=True, tag="exercise_put"):
