@@ -45,6 +45,8 @@ def _run_child(data: Path, kill_after_s: float) -> list[int]:
     def read() -> None:
         assert child.stdout is not None
         for line in child.stdout:
+            if not line.endswith("\n"):
+                break  # killed mid-line: that height was not acknowledged
             word, _, number = line.partition(" ")
             if word == "ready":
                 ready.set()

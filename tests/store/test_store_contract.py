@@ -299,6 +299,58 @@ def test_a_failure_at_the_last_write_leaves_nothing_of_the_block(store: Store, t
     assert store.get_state_at("new", 2) is None
 
 
+def test_a_group_of_blocks_commits_as_if_one_by_one(store: Store, target: str) -> None:
+    commit_two_blocks(store)
+    group = [
+        make_block(2, {"a": b"20", "e": b"5"}),
+        make_block(3, {"e": None, "a": b"30", "f": b"6"}, tx_count=4),
+        make_block(4, {"f": b"60"}, tx_count=0),
+    ]
+    store.commit_blocks(group)
+
+    assert store.head_height() == 4
+    assert [store.get_block(h) for h in (2, 3, 4)] == group
+    assert dict(store.iter_state()) == {"a": b"30", "b": b"2", "d": b"4", "f": b"60"}
+    # Each block's changes stay at their own height in the history.
+    assert store.get_state_at("e", 2) == b"5"
+    assert store.get_state_at("e", 3) is None
+    assert dict(store.iter_state_at(3)) == {"a": b"30", "b": b"2", "d": b"4", "f": b"6"}
+    with open_store(target) as again:
+        assert again.head_height() == 4
+
+
+def test_a_group_that_fails_in_its_last_block_writes_none_of_its_blocks(
+    store: Store, target: str
+) -> None:
+    commit_two_blocks(store)
+    install_failing_trigger(target, "poison")
+    before = snapshot(store)
+    group = [make_block(2, {"a": b"20"}), make_block(3, {"b": None, "poison": b"p"})]
+
+    with pytest.raises(StoreError, match="injected fault"):
+        store.commit_blocks(group)
+
+    assert snapshot(store) == before
+    assert all(store.get_tx(tx.tx_id) is None for block in group for tx in block.txs)
+    store.commit_blocks(group[:1])
+    assert store.head_height() == 2
+
+
+@pytest.mark.parametrize(
+    ("heights", "message"),
+    [((), "no blocks"), ((2, 4), "does not follow"), ((3, 4), "refused"), ((2, 2), "follow")],
+    ids=["empty", "gap", "wrong-start", "repeat"],
+)
+def test_a_malformed_group_is_refused_and_writes_nothing(
+    store: Store, heights: tuple[int, ...], message: str
+) -> None:
+    commit_two_blocks(store)
+    before = snapshot(store)
+    with pytest.raises(StoreError, match=message):
+        store.commit_blocks([make_block(h, {"x": b"1"}) for h in heights])
+    assert snapshot(store) == before
+
+
 @pytest.mark.parametrize(
     ("block", "message"),
     [

@@ -155,7 +155,8 @@ def build_chain(data: Path, accounts: int, workers: int, now_ms: int) -> Node:
     The instrument's rules: eligibility (a ``kyc`` claim of level 1 or more from the trusted
     KYC provider, both sides), max balance, max holders. Returns the started node.
     """
-    node = init_chain(data, CHAIN_ID, config=NodeConfig(verify_workers=workers), make_key=key_of)
+    config = NodeConfig(verify_workers=workers, write_process=True)
+    node = init_chain(data, CHAIN_ID, config=config, make_key=key_of)
     node.start()
     setup = SetupSender(node, workers)
     org = "organisation"

@@ -114,7 +114,7 @@ def up(
             if console.quiet:  # JSON logs: the refusal is a log line
                 log.error("sanctions list refused", extra={"error": str(exc)})
             raise typer.Exit(2) from None
-    config = NodeConfig(verify_workers=os.cpu_count() or 1)
+    config = NodeConfig(verify_workers=os.cpu_count() or 1, write_process=True)
     node = _prepare(data, db, demo, chain_id, config)
     try:
         node.start()

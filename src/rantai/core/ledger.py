@@ -1,9 +1,8 @@
 """The ledger: committed state in memory, and the function that executes one block.
 
-``Ledger.execute_block`` is the state transition. Given the same committed state and the
-same ordered transactions and timestamp, it produces the same header, receipts and state
-changes on every machine: it reads no clock, draws no randomness, and iterates only in
-sorted or block order.
+``Ledger.stage_block`` is the state transition. Given the same state and the same ordered
+transactions and timestamp, it produces the same header, receipts and state changes on every
+machine: it reads no clock, draws no randomness, and iterates only in sorted or block order.
 
 Each transaction runs in this order (the first failure is its receipt's code):
 
@@ -16,6 +15,7 @@ Each transaction runs in this order (the first failure is its receipt's code):
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,14 +52,29 @@ class BlockOutcome:
 
 
 class Ledger:
-    """Committed state (decoded values, the state tree, the ordered indexes) and its head."""
+    """Applied state (decoded values, the ordered indexes) and its head, and the blocks
+    executed past it.
+
+    A block is *staged* when it has executed: its header exists, the state tree and ``tip``
+    include it, and later blocks execute on top of it through ``StateView``'s pending
+    changes. It is *applied* (``apply_staged``) once the node has made it durable: only then
+    do ``values``, ``index`` and ``head`` include it, so a reader of ``values`` at ``head``
+    never sees a block a crash could still lose. ``execute_block`` does both at once.
+    """
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.index = StateIndex()
-        self.tree = StateTree()
+        self.tree = StateTree()  # at ``tip``: it includes the staged blocks
         self.head: Header | None = None
         self.head_hash: bytes = ZERO_DIGEST
+        self.tip: Header | None = None
+        self.tip_hash: bytes = ZERO_DIGEST
+        # The staged blocks' changes, oldest first, and merged: key -> newest staged value or
+        # DELETED, with the height that wrote it (so applying an older block keeps it).
+        self._staged: deque[tuple[Header, bytes, dict[str, Any]]] = deque()
+        self._pending: dict[str, Any] = {}
+        self._pending_height: dict[str, int] = {}
 
     @classmethod
     def load(cls, items: Iterable[tuple[str, bytes]], head: Header) -> Ledger:
@@ -79,72 +94,115 @@ class Ledger:
                 f"stored state root {ledger.tree.root.hex()} differs from header "
                 f"{head.height}'s {head.state_root.hex()}"
             )
-        ledger.head = head
-        ledger.head_hash = header_hash(head)
+        ledger.head = ledger.tip = head
+        ledger.head_hash = ledger.tip_hash = header_hash(head)
         return ledger
 
     @property
     def chain(self) -> ChainConfig | None:
-        """The chain's configuration, once genesis has run."""
+        """The chain's configuration, once genesis has been applied."""
         config: ChainConfig | None = self.values.get(CHAIN_KEY)
         return config
 
     @property
     def next_height(self) -> int:
-        return 0 if self.head is None else self.head.height + 1
+        """The height of the next block to execute."""
+        return 0 if self.tip is None else self.tip.height + 1
+
+    @property
+    def staged_count(self) -> int:
+        """Blocks executed but not yet applied."""
+        return len(self._staged)
+
+    def tip_get(self, key: str) -> Any:
+        """The decoded value of ``key`` at ``tip`` (staged blocks included), or None."""
+        value = self._pending.get(key, self)
+        if value is self:
+            return self.values.get(key)
+        return None if value is DELETED else value
 
     def execute_block(self, txs: Sequence[SignedTx], timestamp_ms: int) -> BlockOutcome:
-        """Apply ``txs`` in order as the next block, commit the result in memory, return it.
+        """Execute ``txs`` as the next block and apply it at once (``stage_block`` then
+        ``apply_staged``); for callers with nothing to make durable in between."""
+        invariant(not self._staged, "execute_block with staged blocks")
+        outcome = self.stage_block(txs, timestamp_ms)
+        self.apply_staged()
+        return outcome
+
+    def stage_block(self, txs: Sequence[SignedTx], timestamp_ms: int) -> BlockOutcome:
+        """Apply ``txs`` in order as the next block on top of ``tip``; return the outcome.
 
         The transactions must have passed ``check_envelope``; the timestamp must not go
         back in time. Rejected transactions are kept with their receipts.
         """
         invariant(len(txs) <= limits.BLOCK_TXS_MAX, "block above BLOCK_TXS_MAX")
-        invariant(
-            self.head is None or timestamp_ms >= self.head.timestamp_ms, "timestamp went back"
-        )
+        invariant(self.tip is None or timestamp_ms >= self.tip.timestamp_ms, "timestamp went back")
         height = self.next_height
-        view = StateView(self.values, self.index, height)
+        view = StateView(self.values, self.index, height, self._pending)
         receipts = tuple(apply_tx(view, tx, height, timestamp_ms) for tx in txs)
         receipt_bytes = tuple(encode(r) for r in receipts)
-        changes = self._commit(view)
-        chain = self.chain
+        chain: ChainConfig | None = view.get(CHAIN_KEY)
         if chain is None:
             raise InvariantError("a block without genesis")
+        changes, decoded = self._stage_changes(view)
         header = Header(
             chain_id=chain.chain_id,
             height=height,
-            prev_hash=self.head_hash,
+            prev_hash=self.tip_hash,
             timestamp_ms=timestamp_ms,
             tx_count=len(txs),
             txs_root=txs_root([tx.tx_id for tx in txs]),
             receipts_root=receipts_root(receipt_bytes),
             state_root=self.tree.root,
         )
-        self.head = header
-        self.head_hash = header_hash(header)
-        return BlockOutcome(header, self.head_hash, receipts, receipt_bytes, changes)
+        self.tip = header
+        self.tip_hash = header_hash(header)
+        self._staged.append((header, self.tip_hash, decoded))
+        pending, pending_height = self._pending, self._pending_height
+        for key, value in decoded.items():
+            pending[key] = value
+            pending_height[key] = height
+        return BlockOutcome(header, self.tip_hash, receipts, receipt_bytes, changes)
 
-    def _commit(self, view: StateView) -> dict[str, bytes | None]:
-        values = self.values
-        index = self.index
+    def _stage_changes(self, view: StateView) -> tuple[dict[str, bytes | None], dict[str, Any]]:
+        """Encode the block's changes and update the state tree with them."""
         changes: dict[str, bytes | None] = {}
+        decoded: dict[str, Any] = {}
         tree_changes: dict[bytes, bytes | None] = {}
         for key, value in view.block_changes():
+            decoded[key] = value
             if value is DELETED:
-                del values[key]
-                index.update(key, present=False)
                 changes[key] = None
                 tree_changes[state_path(key)] = None
             else:
                 raw = encode(value)
-                if key not in values:
-                    index.update(key, present=True)
-                values[key] = value
                 changes[key] = raw
                 tree_changes[state_path(key)] = sha256(raw)
         self.tree.update(tree_changes)
-        return changes
+        return changes, decoded
+
+    def apply_staged(self) -> Header:
+        """Apply the oldest staged block to ``values``, ``index`` and ``head``; return its
+        header. Call once the block is durable."""
+        invariant(bool(self._staged), "no staged block to apply")
+        header, hash_, decoded = self._staged.popleft()
+        values, index = self.values, self.index
+        pending, pending_height = self._pending, self._pending_height
+        height = header.height
+        for key, value in decoded.items():
+            if value is DELETED:
+                del values[key]
+                index.update(key, present=False)
+            else:
+                if key not in values:
+                    index.update(key, present=True)
+                values[key] = value
+            if pending_height[key] == height:
+                del pending[key]
+                del pending_height[key]
+        self.head = header
+        self.head_hash = hash_
+        return header
 
 
 def apply_tx(view: StateView, tx: SignedTx, height: int, timestamp_ms: int) -> Receipt:

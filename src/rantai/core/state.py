@@ -57,20 +57,26 @@ def namespace_type(key: str) -> Any:
 
 
 class StateView:
-    """Reads through the tx overlay, then the block overlay, then the committed values.
+    """Reads through the tx overlay, the block overlay, the pending changes, then ``base``.
 
-    ``index`` orders the committed values for the few reads that enumerate
-    (``rantai.core.registers``); without one those reads scan ``base``, which is right but
-    slow, and fine for dry runs and tests. ``height`` is the block being executed, when
-    there is one.
+    ``pending`` holds the changes of earlier blocks that executed but are not yet in
+    ``base`` (the node writes block N while N+1 executes), with ``DELETED`` for removals.
+    ``index`` orders ``base`` for the few reads that enumerate (``rantai.core.registers``);
+    without one those reads scan ``base``, which is right but slow, and fine for dry runs
+    and tests. ``height`` is the block being executed, when there is one.
     """
 
-    __slots__ = ("_base", "_block", "_index", "_tx", "height")
+    __slots__ = ("_base", "_block", "_index", "_pending", "_tx", "height")
 
     def __init__(
-        self, base: Mapping[str, Any], index: StateIndex | None = None, height: int | None = None
+        self,
+        base: Mapping[str, Any],
+        index: StateIndex | None = None,
+        height: int | None = None,
+        pending: Mapping[str, Any] | None = None,
     ) -> None:
         self._base = base
+        self._pending: Mapping[str, Any] = {} if pending is None else pending
         self._block: dict[str, Any] = {}
         self._tx: dict[str, Any] = {}
         self._index = index
@@ -82,7 +88,9 @@ class StateView:
         if value is self:
             value = self._block.get(key, self)
             if value is self:
-                return self._base.get(key)
+                value = self._pending.get(key, self)
+                if value is self:
+                    return self._base.get(key)
         return None if value is DELETED else value
 
     def put(self, key: str, value: Any) -> None:
@@ -108,7 +116,7 @@ class StateView:
                 for k in self._base
                 if k.startswith(BALANCE_PREFIX) and k.endswith(suffix)
             }
-        for overlay in (self._block, self._tx):
+        for overlay in (self._pending, self._block, self._tx):
             for key, value in overlay.items():
                 if key.startswith(BALANCE_PREFIX) and key.endswith(suffix):
                     account = balance_parts(key)[0]  # ids hold no "/": the suffix is the code
@@ -125,7 +133,7 @@ class StateView:
             found = set(self._index.keys_with_prefix(prefix))
         else:
             found = {k for k in self._base if prefix <= k < end}
-        for overlay in (self._block, self._tx):
+        for overlay in (self._pending, self._block, self._tx):
             for key, value in overlay.items():
                 if prefix <= key < end:
                     if value is DELETED:
@@ -168,9 +176,11 @@ class StateView:
         Deleting a key that was absent before the block is no change, and is left out.
         """
         invariant(not self._tx, "block_changes with an open transaction")
-        base = self._base
+        base, pending = self._base, self._pending
         for key in sorted(self._block):
             value = self._block[key]
-            if value is DELETED and key not in base:
-                continue
+            if value is DELETED:
+                before = pending.get(key, self)
+                if before is DELETED or (before is self and key not in base):
+                    continue
             yield key, value

@@ -145,7 +145,7 @@ def init_chain(
         + "\n"
     )
     store = open_store(target)
-    node = Node(store, node_key, config, clock_ms=clock_ms)
+    node = Node(store, node_key, config, clock_ms=clock_ms, store_target=target)
     node.create_genesis(envelope)
     return node
 
@@ -157,6 +157,7 @@ def open_node(
     files = ChainFiles(root)
     if not files.config.exists():
         raise FileNotFoundError(f"{root} holds no chain; run `rantai init --data {root}`")
-    store: Store = open_store(store_target or files.store_target())
+    target = store_target or files.store_target()
+    store: Store = open_store(target)
     executor = load_key(files.key("node"))
-    return Node(store, executor.key, config)
+    return Node(store, executor.key, config, store_target=target)

@@ -2,13 +2,20 @@
 
 ```
 submit(raws) -> Verifier (stateless, process pool) -> admission (stale nonce) -> pending log
-executor thread: cut at block_txs_max or block_wait_ms -> Ledger.execute_block -> sign header
-              -> Store.commit_block (one transaction) -> indexes -> receipts to waiters
-              -> subscribers (``subscribe``), in height order
+executor thread: cut at block_txs_max or block_wait_ms -> Ledger.stage_block -> sign header
+              -> the write queue
+writer thread:   every queued block -> Store.commit_blocks (one transaction) -> per block, in
+              height order: Ledger.apply_staged -> indexes -> receipts to waiters
+              -> subscribers (``subscribe``)
 ```
-The local orderer is the in-process pending log: its order is the order of admission. A
-transaction is durable once its block is committed; until then a crash loses it and the
-client resubmits (its nonce makes that safe). The clock is injected so tests can fix time.
+The local orderer is the in-process pending log: its order is the order of admission. Block
+N+1 executes while block N is being written (the writer's database work runs outside the
+GIL), and the writer commits every block that is queued when it starts, so that under load
+one transaction and one fsync serve several blocks. A block counts as committed only once
+that transaction is durable: receipts, ``ledger.values``, ``ledger.head`` and subscribers
+see nothing before, so no reader ever sees what a crash could take back. Until then a crash
+loses it and the client resubmits (its nonce makes that safe). The clock is injected so
+tests can fix time.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from rantai.core.tx import SignedTx, decode_envelope
 from rantai.crypto.keys import SigningKey
 from rantai.node.indexes import Indexes
 from rantai.node.verifier import Refused, Verifier
+from rantai.node.writer import WriterProcess
 from rantai.store.base import BlockRecord, Store, TxRecord
 
 log = logging.getLogger(__name__)
@@ -58,6 +66,11 @@ class NodeConfig:
     pending_txs_max: int = 200_000
     verify_workers: int = 0
     recent_receipts_max: int = 500_000
+    # Executed blocks waiting for the writer; the executor waits when this many are queued.
+    staged_blocks_max: int = 4
+    # Write blocks from a child process (rantai.node.writer) while the node runs (``start``);
+    # needs the node's ``store_target``. Off: the writer is a thread of this process.
+    write_process: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +103,10 @@ class Node:
         executor_key: SigningKey,
         config: NodeConfig | None = None,
         clock_ms: Callable[[], int] = wall_clock_ms,
+        store_target: str | None = None,
     ) -> None:
         self.store = store
+        self.store_target = store_target  # where a writer process opens the same store
         self.config = config or NodeConfig()
         self._key = executor_key
         self._clock_ms = clock_ms
@@ -102,6 +117,13 @@ class Node:
         self._committed_cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        # Blocks executed and signed, waiting to be written, oldest first.
+        self._to_write: deque[_StagedBlock] = deque()
+        self._write_cv = threading.Condition()
+        self._writing = threading.Lock()  # one group at a time, in height order
+        self._writer_process: WriterProcess | None = None
+        self._writer: threading.Thread | None = None
+        self._write_failure: BaseException | None = None
         self._listeners: tuple[BlockListener, ...] = ()
         self._listeners_lock = threading.Lock()
         self.ledger = self._load()
@@ -123,7 +145,7 @@ class Node:
     # --- genesis ------------------------------------------------------------------------
     def create_genesis(self, genesis_envelope: bytes) -> BlockOutcome:
         """Execute and commit block 0 holding the genesis transaction."""
-        if self.ledger.head is not None:
+        if self.ledger.tip is not None:
             raise InvariantError("the chain has a genesis already")
         envelope, _ = decode_envelope(genesis_envelope)
         verifier = Verifier(envelope.chain_id)
@@ -131,6 +153,7 @@ class Node:
         if isinstance(checked, Refused):
             raise InvariantError(f"genesis refused: {checked.code}: {checked.message}")
         outcome = self._execute([checked])
+        self.await_committed(outcome.header.height)
         if outcome.receipts[0].code != codes.OK:
             raise InvariantError(f"genesis rejected: {outcome.receipts[0].code}")
         self._verifier = Verifier(envelope.chain_id, self.config.verify_workers)
@@ -172,7 +195,14 @@ class Node:
 
     # --- blocks -----------------------------------------------------------------------
     def produce_block(self) -> BlockOutcome | None:
-        """Cut a block from what is pending (up to block_txs_max) and commit it."""
+        """Cut a block from what is pending (up to block_txs_max); return once it is durable."""
+        outcome = self._produce()
+        if outcome is not None:
+            self.await_committed(outcome.header.height)
+        return outcome
+
+    def _produce(self) -> BlockOutcome | None:
+        self._raise_if_write_failed()
         with self._pending_cv:
             count = min(len(self._pending), self.config.block_txs_max)
             batch = [self._pending.popleft() for _ in range(count)]
@@ -181,37 +211,97 @@ class Node:
         return self._execute(batch)
 
     def _execute(self, batch: Sequence[SignedTx]) -> BlockOutcome:
+        """Execute and sign ``batch`` as the next block and queue it for the writer."""
+        with self._write_cv:
+            while len(self._to_write) >= self.config.staged_blocks_max:
+                self._raise_if_write_failed()
+                self._write_cv.wait(0.1)
+            self._raise_if_write_failed()
         with self.block_lock:
             started_s = time.perf_counter()
-            head = self.ledger.head
+            tip = self.ledger.tip
             timestamp_ms = self._clock_ms()
-            if head is not None:
-                timestamp_ms = max(timestamp_ms, head.timestamp_ms)
-            outcome = self.ledger.execute_block(batch, timestamp_ms)
-            certificate = (sign_header(self._key, outcome.header_hash),)
-            self.store.commit_block(
-                BlockRecord(
-                    height=outcome.header.height,
-                    header_hash=outcome.header_hash,
-                    header=encode(outcome.header),
-                    certificate=encode(certificate),
-                    txs=[
-                        TxRecord(tx.tx_id, outcome.header.height, i, tx.raw, receipt)
-                        for i, (tx, receipt) in enumerate(
-                            zip(batch, outcome.receipt_bytes, strict=True)
-                        )
-                    ],
-                    state_changes=outcome.changes,
-                )
-            )
-            self.indexes.apply(outcome.changes, self.ledger.values)
-            self._remember(outcome)
-            # Still under the block lock, so that subscribers hear of blocks in height order.
-            committed = CommittedBlock(outcome, certificate, time.perf_counter() - started_s)
-            _log_block(committed)
-            for listener in self._listeners:
-                listener(committed)
+            if tip is not None:
+                timestamp_ms = max(timestamp_ms, tip.timestamp_ms)
+            outcome = self.ledger.stage_block(batch, timestamp_ms)
+        certificate = (sign_header(self._key, outcome.header_hash),)
+        record = _block_record(outcome, certificate, batch)
+        with self._write_cv:
+            self._to_write.append(_StagedBlock(outcome, certificate, record, started_s))
+            self._write_cv.notify_all()
+        if self._writer is None:  # no writer thread: write here, as the caller expects
+            self._write_queued()
         return outcome
+
+    def _raise_if_write_failed(self) -> None:
+        if self._write_failure is not None:
+            raise InvariantError("the node stopped: a block could not be written") from (
+                self._write_failure
+            )
+
+    def await_committed(self, height: int) -> None:
+        """Wait until block ``height`` is durable and applied (``ledger.head`` has reached it).
+
+        Raises InvariantError when the writer failed, as nothing can commit after that.
+        """
+        with self._write_cv:
+            while self._applied_height() < height:
+                self._raise_if_write_failed()
+                self._write_cv.wait(0.1)
+
+    def _applied_height(self) -> int:
+        head = self.ledger.head
+        return -1 if head is None else head.height
+
+    def _write_queued(self) -> None:
+        """Commit every queued block in one store transaction, then apply and announce each."""
+        with self._writing:
+            self._write_group()
+
+    def _write_group(self) -> None:
+        with self._write_cv:
+            group = list(self._to_write)
+        if not group:
+            return
+        try:
+            writer = self._writer_process or self.store
+            writer.commit_blocks([staged.record for staged in group])
+        except BaseException as exc:
+            # The ledger in memory is now ahead of the store: nothing more may be executed or
+            # written. A restart reloads the last durable block.
+            log.critical("block write failed; the node stops", exc_info=exc)
+            with self._write_cv:
+                self._write_failure = exc
+                self._write_cv.notify_all()
+            raise
+        for staged in group:
+            with self.block_lock:
+                self.ledger.apply_staged()
+                self.indexes.apply(staged.outcome.changes, self.ledger.values)
+                self._remember(staged.outcome)
+                # Under the block lock, so that a subscriber reading the ledger sees this block.
+                committed = CommittedBlock(
+                    staged.outcome, staged.certificate, time.perf_counter() - staged.started_s
+                )
+                _log_block(committed)
+                for listener in self._listeners:
+                    listener(committed)
+        with self._write_cv:
+            for _ in group:
+                self._to_write.popleft()
+            self._write_cv.notify_all()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._write_cv:
+                while not self._to_write and not self._stopping:
+                    self._write_cv.wait(0.1)
+                if not self._to_write:
+                    return
+            try:
+                self._write_queued()
+            except BaseException:
+                return
 
     def subscribe(self, listener: BlockListener) -> Callable[[], None]:
         """Call ``listener`` after each block commits; return a function that unsubscribes.
@@ -271,9 +361,17 @@ class Node:
 
     # --- the executor thread ---------------------------------------------------------
     def start(self) -> None:
-        """Run the executor in a background thread."""
+        """Run the executor and the writer in background threads."""
         if self._thread is None:
             self._stopping = False
+            if self.config.write_process:
+                if self.store_target is None:
+                    raise InvariantError("write_process needs the node's store_target")
+                self._writer_process = WriterProcess(self.store_target)
+            self._writer = threading.Thread(
+                target=self._write_loop, name="rantai-writer", daemon=True
+            )
+            self._writer.start()
             self._thread = threading.Thread(target=self._run, name="rantai-executor", daemon=True)
             self._thread.start()
 
@@ -290,22 +388,71 @@ class Node:
                     if remaining <= 0:
                         break
                     self._pending_cv.wait(remaining)
-            self.produce_block()
+            try:
+                self._produce()
+            except InvariantError:
+                if self._write_failure is None:
+                    raise
+                return  # the writer failed and logged why; nothing more can commit
 
     def stop(self) -> None:
-        """Stop the executor thread after the block in progress, and the verifier pool."""
+        """Stop the executor after the block in progress, the writer once every executed block
+        is durable, and the verifier pool."""
         self._stopping = True
         if self._thread is not None:
             with self._pending_cv:
                 self._pending_cv.notify_all()
             self._thread.join()
             self._thread = None
+        if self._writer is not None:  # it writes what is queued, then returns
+            with self._write_cv:
+                self._write_cv.notify_all()
+            self._writer.join()
+            self._writer = None
+        if self._writer_process is not None:
+            self._writer_process.close()
+            self._writer_process = None
         if self._verifier is not None:
             self._verifier.close()
 
     @property
     def pending_count(self) -> int:
         return len(self._pending)
+
+
+class _StagedBlock:
+    """A block executed and signed, waiting for the writer."""
+
+    __slots__ = ("certificate", "outcome", "record", "started_s")
+
+    def __init__(
+        self,
+        outcome: BlockOutcome,
+        certificate: tuple[BlockSignature, ...],
+        record: BlockRecord,
+        started_s: float,
+    ) -> None:
+        self.outcome = outcome
+        self.certificate = certificate
+        self.record = record
+        self.started_s = started_s
+
+
+def _block_record(
+    outcome: BlockOutcome, certificate: tuple[BlockSignature, ...], batch: Sequence[SignedTx]
+) -> BlockRecord:
+    height = outcome.header.height
+    return BlockRecord(
+        height=height,
+        header_hash=outcome.header_hash,
+        header=encode(outcome.header),
+        certificate=encode(certificate),
+        txs=[
+            TxRecord(tx.tx_id, height, i, tx.raw, receipt)
+            for i, (tx, receipt) in enumerate(zip(batch, outcome.receipt_bytes, strict=True))
+        ],
+        state_changes=outcome.changes,
+    )
 
 
 def _log_block(block: CommittedBlock) -> None:

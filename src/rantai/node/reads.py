@@ -92,13 +92,21 @@ class Reader:
         """The value of ``key`` at ``height`` (default: head) with its proof."""
         ledger = self.node.ledger
         with self.node.block_lock:
-            head = ledger.head
-            if head is None:
+            head, tip = ledger.head, ledger.tip
+            if head is None or tip is None:
                 return None
-            if height is None or height == head.height:
-                value = ledger.values.get(key)
+            if height is None:
+                height = head.height
+            answer = None
+            if height == head.height:
+                # The tree is at the tip, which may be a block or two past the head while the
+                # writer makes them durable: answer at the tip, once it is durable.
+                value = ledger.tip_get(key)
                 raw = None if value is None else encode(value)
-                return StateAnswer(key, head.height, head, raw, ledger.tree.prove(state_path(key)))
+                answer = StateAnswer(key, tip.height, tip, raw, ledger.tree.prove(state_path(key)))
+        if answer is not None:
+            self.node.await_committed(answer.height)
+            return answer
         header = self.header(height)
         if header is None:
             return None

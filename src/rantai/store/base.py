@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Generic, Protocol, TypeVar
 
 __all__ = [
@@ -123,9 +124,11 @@ class AlertChange:
 class Store(Protocol):
     """Durable storage of blocks, transactions, receipts and state.
 
-    ``commit_block`` is the only write: the block, its transactions and receipts and its state
-    changes commit in one database transaction, durable when it returns. Heights are dense
-    from 0 (genesis); committing any height but ``head_height() + 1`` raises ``StoreError``.
+    ``commit_blocks`` is the only write of the chain: consecutive blocks, each with its
+    transactions, receipts and state changes, commit in one database transaction, durable
+    when it returns (a group commit: the node writes the blocks that executed while the
+    previous group was written). Heights are dense from 0 (genesis); a group that does not
+    start at ``head_height() + 1`` or skips a height raises ``StoreError`` and writes nothing.
     """
 
     def head_height(self) -> int | None:
@@ -134,6 +137,10 @@ class Store(Protocol):
 
     def commit_block(self, block: BlockRecord) -> None:
         """Commit ``block`` with its txs and state changes atomically and durably."""
+        ...
+
+    def commit_blocks(self, blocks: Sequence[BlockRecord]) -> None:
+        """Commit consecutive ``blocks`` atomically and durably: all of them or none."""
         ...
 
     def get_block(self, height: int) -> BlockRecord | None:
@@ -236,6 +243,22 @@ _Connection = TypeVar("_Connection")
 
 # Heights and tx positions are stored as signed 64-bit integers on both backends.
 INT64_MAX = 2**63 - 1
+
+
+def check_block_group(blocks: Sequence[BlockRecord]) -> None:
+    """Refuse an empty group, heights that do not follow each other, or a bad block
+    (``check_block_record``).
+
+    Raises:
+        StoreError: the first problem found.
+    """
+    if not blocks:
+        raise StoreError("no blocks to commit")
+    for before, after in pairwise(blocks):
+        if after.height != before.height + 1:
+            raise StoreError(f"block {after.height} does not follow block {before.height}")
+    for block in blocks:
+        check_block_record(block)
 
 
 def check_block_record(block: BlockRecord) -> None:

@@ -48,7 +48,7 @@ from rantai.store.base import (
     check_access_log_records,
     check_alert_change,
     check_alert_records,
-    check_block_record,
+    check_block_group,
 )
 from rantai.store.migrations import (
     META_DDL,
@@ -189,50 +189,29 @@ class PostgresStore(SqlReads):
                 ``head_height() + 1``, the database refuses a row (e.g. a tx id already
                 stored), or the server fails. Nothing of the block is written.
         """
-        check_block_record(block)
-        height = block.height
-        changes = sorted(block.state_changes.items())  # key order: B-tree friendly, repeatable
-        with self._write_lock, _translate(f"block {height} not committed"):
+        self.commit_blocks([block])
+
+    def commit_blocks(self, blocks: Sequence[BlockRecord]) -> None:
+        """Commit consecutive ``blocks`` in one durable transaction: all or none.
+
+        Raises:
+            StoreError: the group is malformed (see ``check_block_group``), does not start at
+                ``head_height() + 1``, the database refuses a row, or the server fails.
+                Nothing is written.
+        """
+        check_block_group(blocks)
+        first, last = blocks[0].height, blocks[-1].height
+        with self._write_lock, _translate(f"blocks {first} to {last} not committed"):
             conn = self._require_writer()
             with conn.transaction(), conn.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (COMMIT_LOCK_KEY,))
                 row = cur.execute("SELECT max(height) FROM blocks").fetchone()
                 head: int | None = None if row is None else row[0]
                 expected = 0 if head is None else head + 1
-                if height != expected:
-                    raise StoreError(f"block {height} refused: the next height is {expected}")
-                cur.execute(
-                    "INSERT INTO blocks (height, header_hash, header, certificate)"
-                    " VALUES (%s, %s, %s, %s)",
-                    (height, block.header_hash, block.header, block.certificate),
-                )
-                with cur.copy(
-                    "COPY txs (tx_id, height, tx_index, envelope, receipt)"
-                    " FROM STDIN (FORMAT BINARY)"
-                ) as copy:
-                    copy.set_types(["bytea", "int8", "int8", "bytea", "bytea"])
-                    for tx in block.txs:
-                        copy.write_row((tx.tx_id, tx.height, tx.index, tx.envelope, tx.receipt))
-                with cur.copy("COPY state_in (key, value) FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(["text", "bytea"])
-                    for change in changes:
-                        copy.write_row(change)
-                cur.execute(
-                    "INSERT INTO state_log (key, height, value)"
-                    " SELECT key, %s, value FROM state_in",
-                    (height,),
-                )
-                cur.execute(
-                    "INSERT INTO state (key, value, height)"
-                    " SELECT key, value, %s FROM state_in WHERE value IS NOT NULL"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
-                    " height = excluded.height",
-                    (height,),
-                )
-                cur.execute(
-                    "DELETE FROM state USING state_in"
-                    " WHERE state.key = state_in.key AND state_in.value IS NULL"
-                )
+                if first != expected:
+                    raise StoreError(f"block {first} refused: the next height is {expected}")
+                for block in blocks:
+                    _write_block(cur, block)
 
     def append_access_log(self, entries: Sequence[AccessLogRecord]) -> None:
         """Append access log entries in one durable transaction.
@@ -404,3 +383,38 @@ def _migrate(conn: Connection, migrations: Sequence[Migration]) -> None:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (SCHEMA_VERSION_KEY, str(pending[-1].version)),
             )
+
+
+def _write_block(cur: psycopg.Cursor[TupleRow], block: BlockRecord) -> None:
+    """Write one block's rows inside the caller's transaction (``state_in`` is emptied at
+    commit, so it is emptied here between the blocks of a group)."""
+    height = block.height
+    changes = sorted(block.state_changes.items())  # key order: B-tree friendly, repeatable
+    cur.execute(
+        "INSERT INTO blocks (height, header_hash, header, certificate) VALUES (%s, %s, %s, %s)",
+        (height, block.header_hash, block.header, block.certificate),
+    )
+    with cur.copy(
+        "COPY txs (tx_id, height, tx_index, envelope, receipt) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["bytea", "int8", "int8", "bytea", "bytea"])
+        for tx in block.txs:
+            copy.write_row((tx.tx_id, tx.height, tx.index, tx.envelope, tx.receipt))
+    cur.execute("DELETE FROM state_in")
+    with cur.copy("COPY state_in (key, value) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["text", "bytea"])
+        for change in changes:
+            copy.write_row(change)
+    cur.execute(
+        "INSERT INTO state_log (key, height, value) SELECT key, %s, value FROM state_in",
+        (height,),
+    )
+    cur.execute(
+        "INSERT INTO state (key, value, height)"
+        " SELECT key, value, %s FROM state_in WHERE value IS NOT NULL"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height",
+        (height,),
+    )
+    cur.execute(
+        "DELETE FROM state USING state_in WHERE state.key = state_in.key AND state_in.value IS NULL"
+    )

@@ -39,7 +39,7 @@ from rantai.store.base import (
     check_access_log_records,
     check_alert_change,
     check_alert_records,
-    check_block_record,
+    check_block_group,
 )
 from rantai.store.migrations import (
     META_DDL,
@@ -147,41 +147,27 @@ class SqliteStore(SqlReads):
                 ``head_height() + 1``, or the database refuses a row (e.g. a tx id already
                 stored). Nothing of the block is written.
         """
-        check_block_record(block)
-        height = block.height
-        changes = sorted(block.state_changes.items())  # key order: B-tree friendly, repeatable
-        tx_rows = [(tx.tx_id, tx.height, tx.index, tx.envelope, tx.receipt) for tx in block.txs]
-        upsert_rows = [(key, value, height) for key, value in changes if value is not None]
-        delete_rows = [(key,) for key, value in changes if value is None]
-        log_rows = [(key, height, value) for key, value in changes]
-        with self._write_lock, _translate(f"block {height} not committed"):
+        self.commit_blocks([block])
+
+    def commit_blocks(self, blocks: Sequence[BlockRecord]) -> None:
+        """Commit consecutive ``blocks`` in one durable transaction: all or none.
+
+        Raises:
+            StoreError: the group is malformed (see ``check_block_group``), does not start at
+                ``head_height() + 1``, or the database refuses a row. Nothing is written.
+        """
+        check_block_group(blocks)
+        first, last = blocks[0].height, blocks[-1].height
+        with self._write_lock, _translate(f"blocks {first} to {last} not committed"):
             conn = self._require_writer()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 head: int | None = conn.execute("SELECT max(height) FROM blocks").fetchone()[0]
                 expected = 0 if head is None else head + 1
-                if height != expected:
-                    raise StoreError(f"block {height} refused: the next height is {expected}")
-                conn.execute(
-                    "INSERT INTO blocks (height, header_hash, header, certificate)"
-                    " VALUES (?, ?, ?, ?)",
-                    (height, block.header_hash, block.header, block.certificate),
-                )
-                conn.executemany(
-                    "INSERT INTO txs (tx_id, height, tx_index, envelope, receipt)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    tx_rows,
-                )
-                conn.executemany(
-                    "INSERT INTO state (key, value, height) VALUES (?, ?, ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
-                    " height = excluded.height",
-                    upsert_rows,
-                )
-                conn.executemany("DELETE FROM state WHERE key = ?", delete_rows)
-                conn.executemany(
-                    "INSERT INTO state_log (key, height, value) VALUES (?, ?, ?)", log_rows
-                )
+                if first != expected:
+                    raise StoreError(f"block {first} refused: the next height is {expected}")
+                for block in blocks:
+                    _write_block(conn, block)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.rollback()
@@ -352,3 +338,29 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
     except BaseException:
         conn.rollback()
         raise
+
+
+def _write_block(conn: sqlite3.Connection, block: BlockRecord) -> None:
+    """Write one block's rows inside the caller's transaction."""
+    height = block.height
+    changes = sorted(block.state_changes.items())  # key order: B-tree friendly, repeatable
+    conn.execute(
+        "INSERT INTO blocks (height, header_hash, header, certificate) VALUES (?, ?, ?, ?)",
+        (height, block.header_hash, block.header, block.certificate),
+    )
+    conn.executemany(
+        "INSERT INTO txs (tx_id, height, tx_index, envelope, receipt) VALUES (?, ?, ?, ?, ?)",
+        [(tx.tx_id, tx.height, tx.index, tx.envelope, tx.receipt) for tx in block.txs],
+    )
+    conn.executemany(
+        "INSERT INTO state (key, value, height) VALUES (?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height",
+        [(key, value, height) for key, value in changes if value is not None],
+    )
+    conn.executemany(
+        "DELETE FROM state WHERE key = ?", [(key,) for key, value in changes if value is None]
+    )
+    conn.executemany(
+        "INSERT INTO state_log (key, height, value) VALUES (?, ?, ?)",
+        [(key, height, value) for key, value in changes],
+    )
