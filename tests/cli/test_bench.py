@@ -7,14 +7,18 @@ speed is not what is tested.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
+from rantai.bench.run import process_tree_cpu_s
+
 FIGURES = (
     "e2e_tx_per_s",
     "core_tx_per_s",
+    "core_cpu_us_per_tx",
     "verify_per_s",
     "replay_tx_per_s",
     "p50_ms",
@@ -47,3 +51,33 @@ def test_quick_bench_prints_every_figure_as_the_last_json_line() -> None:
         "p99_ms",
         "rss_mb_max",
     }
+
+
+def test_process_tree_cpu_counts_a_living_grandchild() -> None:
+    """A child whose own child burns ~0.5 s of CPU and then waits: a reading taken while
+    both live counts the grandchild's CPU."""
+    burn = (
+        "import time\nend = time.process_time() + 0.5\n"
+        "while time.process_time() < end: pass\nprint('burnt', flush=True)\ntime.sleep(30)"
+    )
+    script = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {burn!r}])"
+    started = process_tree_cpu_s(os.getpid())
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    ) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "burnt\n"
+            assert process_tree_cpu_s(os.getpid()) - started >= 0.4
+        finally:
+            for grandchild in _children(child.pid):
+                os.kill(grandchild, 9)
+            child.kill()
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            found += [int(c) for c in children.read().split()]
+    return found
