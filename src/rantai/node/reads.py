@@ -188,8 +188,8 @@ class Reader:
                 return Page([], None, _height(node))
             items: list[tuple[str, int]] = []
             more = False
-            for code in held.irange(minimum=after, inclusive=(False, True)):
-                if not visible(code):
+            for code in sorted(held):
+                if (after is not None and code <= after) or not visible(code):
                     continue
                 if len(items) == limit:
                     more = True
