@@ -4,14 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+# The native state tree's C source is built by the install, so an edit to it reinstalls too.
+NATIVE := src/rantai/crypto/_smt.c
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt $(NATIVE) | sha256sum | cut -c1-12)
 DATA ?= data
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test check lint typecheck imports clean chromium
+.PHONY: setup run test check lint typecheck imports clean chromium libssl-dev
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt $(NATIVE) | libssl-dev
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
@@ -48,6 +50,11 @@ test: check chromium
 chromium:
 	command -v chromium >/dev/null || ( $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium )
+
+## libssl-dev: OpenSSL's headers, for the native state tree's SHA-256 (libcrypto), from apt
+libssl-dev:
+	test -f /usr/include/openssl/sha.h || ( $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libssl-dev )
 
 clean:
 	rm -rf $(VENV) $(DATA) .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,8 @@
-"""The state tree against a reference written from its definition (see rantai.crypto.smt)."""
+"""The state trees against a reference written from its definition (see rantai.crypto.smt).
+
+Every test that builds a tree runs on both implementations: the native ``StateTree`` and the
+Python ``ReferenceStateTree``. test_smt_native.py compares the two directly.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rantai.crypto.hashing import ZERO_DIGEST
-from rantai.crypto.smt import StateProof, StateTree, verify_state_proof
+from rantai.crypto.smt import ReferenceStateTree, StateProof, StateTree, verify_state_proof
 
 Leaf = tuple[bytes, bytes]
+Tree = StateTree | ReferenceStateTree
+TreeType = type[StateTree] | type[ReferenceStateTree]
+both_trees = pytest.mark.parametrize(
+    "tree_type", [StateTree, ReferenceStateTree], ids=["native", "reference"]
+)
 
 
 def _h(data: bytes) -> bytes:
@@ -85,8 +94,10 @@ def apply(model: dict[bytes, bytes], batch: dict[bytes, bytes | None]) -> None:
             model[path] = value
 
 
-def replay(history: list[dict[bytes, bytes | None]]) -> tuple[StateTree, dict[bytes, bytes]]:
-    tree, model = StateTree(), dict[bytes, bytes]()
+def replay(
+    tree_type: TreeType, history: list[dict[bytes, bytes | None]]
+) -> tuple[Tree, dict[bytes, bytes]]:
+    tree, model = tree_type(), dict[bytes, bytes]()
     for batch in history:
         root = tree.update(batch)
         apply(model, batch)
@@ -95,7 +106,8 @@ def replay(history: list[dict[bytes, bytes | None]]) -> tuple[StateTree, dict[by
     return tree, model
 
 
-def test_golden_three_leaves() -> None:
+@both_trees
+def test_golden_three_leaves(tree_type: TreeType) -> None:
     pa, pb, pc = _h(b"a"), _h(b"b"), _h(b"c")
     va, vb, vc = _h(b"1"), _h(b"2"), _h(b"3")
     # First bytes: a = 0xca = 1100..., b = 0x3e = 0011 1110, c = 0x2e = 0010 1110.
@@ -114,8 +126,8 @@ def test_golden_three_leaves() -> None:
     assert root.hex() == "911b9f48e2cf2848076fedf8d7fab4fdbf01f877e80e797f1674e89a2433b946"
 
     leaves = [(pa, va), (pb, vb), (pc, vc)]
-    assert StateTree.build(leaves).root == root
-    tree = StateTree()
+    assert tree_type.build(leaves).root == root
+    tree = tree_type()
     tree.update({pc: vc})
     tree.update({pa: va, pb: vb})
     assert tree.root == root
@@ -130,9 +142,10 @@ def test_golden_three_leaves() -> None:
     assert tree.root == ZERO_DIGEST
 
 
-def test_empty_tree() -> None:
-    tree = StateTree()
-    assert tree.root == ZERO_DIGEST == StateTree.build([]).root
+@both_trees
+def test_empty_tree(tree_type: TreeType) -> None:
+    tree = tree_type()
+    assert tree.root == ZERO_DIGEST == tree_type.build([]).root
     assert len(tree) == 0
     path = _h(b"k")
     assert tree.get(path) is None
@@ -144,20 +157,22 @@ def test_empty_tree() -> None:
     assert tree.update({path: None}) == ZERO_DIGEST
 
 
-def test_single_leaf_is_the_root() -> None:
+@both_trees
+def test_single_leaf_is_the_root(tree_type: TreeType) -> None:
     path, value = _h(b"k"), _h(b"v")
-    tree = StateTree.build([(path, value)])
+    tree = tree_type.build([(path, value)])
     assert tree.root == _h(b"\x02" + path + value)
     assert tree.prove(path) == StateProof([], path, value)
     other = _h(b"other")
     assert verify_state_proof(tree.root, other, None, tree.prove(other))
 
 
-def test_deepest_split() -> None:
+@both_trees
+def test_deepest_split(tree_type: TreeType) -> None:
     # Two paths that differ only in their last bit part at depth 255: leaves at depth 256.
     a = bytes(32)
     b = flip(a, 255)
-    tree = StateTree.build([(a, _h(b"1")), (b, _h(b"2"))])
+    tree = tree_type.build([(a, _h(b"1")), (b, _h(b"2"))])
     assert tree.root == ref_hash([(a, _h(b"1")), (b, _h(b"2"))])
     proof = tree.prove(b)
     assert len(proof.siblings) == 256
@@ -166,9 +181,10 @@ def test_deepest_split() -> None:
     assert tree.root == _h(b"\x02" + b + _h(b"2"))
 
 
-def test_rejects_bad_lengths_and_leaves_tree_unchanged() -> None:
+@both_trees
+def test_rejects_bad_lengths_and_leaves_tree_unchanged(tree_type: TreeType) -> None:
     path, value = _h(b"k"), _h(b"v")
-    tree = StateTree.build([(path, value)])
+    tree = tree_type.build([(path, value)])
     root = tree.root
     with pytest.raises(ValueError):
         tree.update({_h(b"x"): value, path[:31]: value})
@@ -177,20 +193,21 @@ def test_rejects_bad_lengths_and_leaves_tree_unchanged() -> None:
     assert tree.root == root
     assert tree.get(_h(b"x")) is None
     with pytest.raises(ValueError):
-        StateTree.build([(path[:31], value)])
+        tree_type.build([(path[:31], value)])
     with pytest.raises(ValueError):
-        StateTree.build([(path, value + b"\x00")])
+        tree_type.build([(path, value + b"\x00")])
     with pytest.raises(ValueError):
-        StateTree.build([(path, value), (path, _h(b"w"))])
+        tree_type.build([(path, value), (path, _h(b"w"))])
     with pytest.raises(ValueError):
         tree.get(b"short")
     with pytest.raises(ValueError):
         tree.prove(b"short")
 
 
-def test_adversarial_proof_shapes_return_false() -> None:
+@both_trees
+def test_adversarial_proof_shapes_return_false(tree_type: TreeType) -> None:
     leaves = [(_h(bytes([i])), _h(bytes([i, i]))) for i in range(20)]
-    tree = StateTree.build(leaves)
+    tree = tree_type.build(leaves)
     root = tree.root
     path, value = leaves[3]
     good = tree.prove(path)
@@ -236,9 +253,10 @@ def test_absence_leaf_must_share_the_prefix() -> None:
     assert verify_state_proof(root, p, None, StateProof([b""], r, value))
 
 
-def test_proof_round_trips_through_msgpack() -> None:
+@both_trees
+def test_proof_round_trips_through_msgpack(tree_type: TreeType) -> None:
     leaves = [(_h(bytes([i])), _h(bytes([i, 1]))) for i in range(100)]
-    tree = StateTree.build(leaves)
+    tree = tree_type.build(leaves)
     for path in (leaves[5][0], _h(b"absent")):
         proof = tree.prove(path)
         decoded = msgspec.msgpack.decode(msgspec.msgpack.encode(proof), type=StateProof)
@@ -246,39 +264,46 @@ def test_proof_round_trips_through_msgpack() -> None:
         assert verify_state_proof(tree.root, path, tree.get(path), decoded)
 
 
-def test_build_accepts_an_iterator() -> None:
+@both_trees
+def test_build_accepts_an_iterator(tree_type: TreeType) -> None:
     leaves = [(_h(bytes([i])), _h(bytes([i, 2]))) for i in range(50)]
-    assert StateTree.build(iter(leaves)).root == ref_hash(sorted(leaves))
+    assert tree_type.build(iter(leaves)).root == ref_hash(sorted(leaves))
 
 
-def test_large_batches_match_the_reference() -> None:
+@both_trees
+def test_large_batches_match_the_reference(tree_type: TreeType) -> None:
     keys = [_h(i.to_bytes(4, "big")) for i in range(3_000)]
     model = {k: _h(k) for k in keys[:2_000]}
-    tree = StateTree.build(model.items())
+    tree = tree_type.build(model.items())
     batch: dict[bytes, bytes | None] = {k: None for k in keys[:700]}
     batch.update({k: _h(b"new" + k) for k in keys[1_500:2_600]})
     tree.update(batch)
     apply(model, batch)
     assert tree.root == ref_hash(sorted(model.items()))
-    assert tree.root == StateTree.build(model.items()).root
+    assert tree.root == tree_type.build(model.items()).root
     assert len(tree) == len(model)
 
 
 @settings(max_examples=150, deadline=None)
 @given(history=batches)
+@both_trees
 def test_property_root_matches_reference_and_build(
+    tree_type: TreeType,
     history: list[dict[bytes, bytes | None]],
 ) -> None:
-    tree, model = replay(history)
-    assert tree.root == StateTree.build(model.items()).root
+    tree, model = replay(tree_type, history)
+    assert tree.root == tree_type.build(model.items()).root
     for path, value in model.items():
         assert tree.get(path) == value
 
 
 @settings(max_examples=100, deadline=None)
 @given(history=batches, absent=st.lists(paths, max_size=4))
-def test_property_proofs(history: list[dict[bytes, bytes | None]], absent: list[bytes]) -> None:
-    tree, model = replay(history)
+@both_trees
+def test_property_proofs(
+    tree_type: TreeType, history: list[dict[bytes, bytes | None]], absent: list[bytes]
+) -> None:
+    tree, model = replay(tree_type, history)
     root, leaves = tree.root, sorted(model.items())
     for path, value in model.items():
         proof = tree.prove(path)
@@ -298,10 +323,11 @@ def test_property_proofs(history: list[dict[bytes, bytes | None]], absent: list[
 
 @settings(max_examples=60, deadline=None)
 @given(history=batches, extra=st.lists(paths, max_size=3))
+@both_trees
 def test_property_every_flipped_bit_fails(
-    history: list[dict[bytes, bytes | None]], extra: list[bytes]
+    tree_type: TreeType, history: list[dict[bytes, bytes | None]], extra: list[bytes]
 ) -> None:
-    tree, model = replay(history)
+    tree, model = replay(tree_type, history)
     root = tree.root
     for path in [*list(model)[:3], *extra]:
         value = model.get(path)
@@ -322,10 +348,12 @@ def test_property_every_flipped_bit_fails(
 
 @settings(max_examples=60, deadline=None)
 @given(history=batches)
+@both_trees
 def test_property_deleting_everything_gives_zero(
+    tree_type: TreeType,
     history: list[dict[bytes, bytes | None]],
 ) -> None:
-    tree, model = replay(history)
+    tree, model = replay(tree_type, history)
     assert tree.update(dict.fromkeys(model)) == ZERO_DIGEST
     assert len(tree) == 0
     tree.update({path: _h(b"again") for path in model})
@@ -334,11 +362,12 @@ def test_property_deleting_everything_gives_zero(
 
 @settings(max_examples=60, deadline=None)
 @given(leaves=st.dictionaries(paths, digests, max_size=30), data=st.data())
+@both_trees
 def test_property_delete_collapses_to_the_tree_built_without_it(
-    leaves: dict[bytes, bytes], data: st.DataObject
+    tree_type: TreeType, leaves: dict[bytes, bytes], data: st.DataObject
 ) -> None:
-    tree = StateTree.build(leaves.items())
+    tree = tree_type.build(leaves.items())
     gone = data.draw(st.sets(st.sampled_from(sorted(leaves)))) if leaves else set()
     tree.update(dict.fromkeys(gone))
     rest = [(p, v) for p, v in leaves.items() if p not in gone]
-    assert tree.root == StateTree.build(rest).root == ref_hash(sorted(rest))
+    assert tree.root == tree_type.build(rest).root == ref_hash(sorted(rest))

@@ -31,8 +31,19 @@ A ``StateProof`` is the walk from the root toward ``path``: the sibling hash at 
 own leaf, or another key's leaf that proves ``path`` absent) or an empty subtree (absent).
 ``verify_state_proof`` hashes back up from that node and compares with the root.
 
-Representation
---------------
+Implementations
+---------------
+``StateTree``, the one the node uses, is native: ``rantai.crypto._smt`` (``_smt.c``) stores
+the tree as a compressed binary trie (a leaf: path and value digest; a node with leaves on
+both sides: two child indices and its cached hash), about 108 bytes per leaf, and rehashes
+each changed node once per batch in C. Its file says how. ``ReferenceStateTree`` below is
+the same tree in Python, written to be read: the tests check that both give the same root,
+``get``, ``len`` and proof bytes after every batch (docs/decisions/native-state-tree.md).
+The import fails, rather than falling back to the reference, when the extension is not
+built: a node on the reference would be several times slower and larger, and quietly so.
+
+Representation of the reference
+-------------------------------
 A non-empty node (interior or lone leaf) at depth ``d`` is named by its ``d``-bit prefix,
 ``path >> (256 - d)`` for any leaf path below it; its children are ``2 * prefix`` and
 ``2 * prefix + 1`` at depth ``d + 1``. ``_levels[d]`` maps the prefixes of the non-empty nodes
@@ -62,7 +73,16 @@ import msgspec
 
 from rantai.crypto.hashing import DIGEST_SIZE, ZERO_DIGEST
 
-__all__ = ["PATH_BITS", "StateProof", "StateTree", "verify_state_proof"]
+try:
+    from rantai.crypto._smt import NativeStateTree
+except ImportError as error:  # pragma: no cover - only without a build
+    raise ImportError(
+        "rantai.crypto._smt, the native state tree, is not built: run `make setup` (it runs "
+        "`pip install -e .`, which compiles src/rantai/crypto/_smt.c; it needs a C compiler, "
+        "the Python headers and libssl-dev)"
+    ) from error
+
+__all__ = ["PATH_BITS", "ReferenceStateTree", "StateProof", "StateTree", "verify_state_proof"]
 
 PATH_BITS = 256
 _LEAF_PREFIX = b"\x02"
@@ -91,11 +111,26 @@ def _check_digest(name: str, value: bytes) -> None:
         raise ValueError(f"a state tree {name} is {DIGEST_SIZE} bytes, got {len(value)}")
 
 
-class StateTree:
+class StateTree(NativeStateTree):
     """A mutable state tree; ``root`` commits to the current set of ``(path, digest)`` leaves.
 
     Paths and value digests are 32-byte strings. A method that raises ``ValueError`` for a
-    wrong length leaves the tree unchanged.
+    wrong length (``TypeError`` for a path or digest that is not bytes) leaves the tree
+    unchanged. Not locked: one thread at a time may update it; see ``_smt.c``.
+    """
+
+    __slots__ = ()
+
+    def prove(self, path: bytes) -> StateProof:
+        """Return the inclusion proof of ``path``, or its absence proof, at the current root."""
+        siblings, leaf_path, leaf_value_digest = self.proof_parts(path)
+        return StateProof(siblings, leaf_path, leaf_value_digest)
+
+
+class ReferenceStateTree:
+    """``StateTree`` in Python, the executable reference the native tree is tested against.
+
+    Same interface and results; several times slower and larger (benchmarks/smt_bench.py).
     """
 
     __slots__ = ("_depth_max", "_leaf_count", "_levels", "_root")
@@ -109,7 +144,7 @@ class StateTree:
         self._depth_max = 0
 
     @classmethod
-    def build(cls, leaves: Iterable[tuple[bytes, bytes]]) -> StateTree:
+    def build(cls, leaves: Iterable[tuple[bytes, bytes]]) -> ReferenceStateTree:
         """Return a tree holding ``leaves``, ``(path, value_digest)`` pairs.
 
         Raises ``ValueError`` on a path or digest that is not 32 bytes, or a repeated path.
