@@ -23,7 +23,14 @@ from rantai.core.kinds.parties import (
 from rantai.core.kinds.transfers import BatchTransfer, Movement, Transfer
 from rantai.core.ledger import Ledger, apply_tx
 from rantai.core.state import StateView
-from rantai.core.tx import Envelope, SignedTx, TxBody, build_envelope, check_envelope
+from rantai.core.tx import (
+    Envelope,
+    SignedTx,
+    TxBody,
+    build_envelope,
+    check_envelope,
+    decode_checked,
+)
 from rantai.crypto.keys import SigningKey
 
 
@@ -100,6 +107,13 @@ def test_bad_amount(chain: Chain, amount: int) -> None:
         _stateless(chain, chain.envelope("inv-0", Transfer(A, B, "BOND1", amount, "")))
         == codes.BAD_AMOUNT
     )
+
+
+def test_a_passed_envelope_decodes_again_to_the_same_transaction(chain: Chain) -> None:
+    raw = chain.envelope("inv-0", Transfer(A, B, "BOND1", 5, "memo"))
+    assert decode_checked(raw) == check_envelope(raw, CHAIN_ID)
+    with pytest.raises(Malformed):
+        decode_checked(raw[:-3])
 
 
 def test_amount_limit_itself_is_accepted_statelessly(chain: Chain) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "body_types",
     "build_envelope",
     "check_envelope",
+    "decode_checked",
     "decode_envelope",
     "signing_bytes",
 ]
@@ -181,6 +182,24 @@ def _tag_of(body_raw: bytes) -> object:
     except msgspec.DecodeError:
         return None
     return value[0] if isinstance(value, list) and value else None
+
+
+def decode_checked(raw: bytes) -> SignedTx:
+    """The transaction in ``raw``, an envelope that ``check_envelope`` has already passed
+    (in a verifier process): decoded again, none of the checks repeated.
+
+    Raises Malformed only if ``raw`` does not decode, which a passed envelope always does.
+    """
+    envelope, body = decode_envelope(raw)
+    return SignedTx(
+        tx_id=sha256(raw),
+        chain_id=envelope.chain_id,
+        sender=envelope.sender,
+        nonce=envelope.nonce,
+        public_key=envelope.public_key,
+        body=body,
+        raw=raw,
+    )
 
 
 def check_envelope(raw: bytes, chain_id: str, *, verify_signature: bool = True) -> SignedTx:
