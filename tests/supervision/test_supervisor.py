@@ -273,3 +273,27 @@ def test_the_review_workflow_records_every_change(node: Node) -> None:
     assert dismissed.history[-1].reason == "a treasury move between own accounts"
     assert [v.record.alert_id for v in supervisor.alerts("dismissed", 0, 10)] == [second]
     assert supervisor.change(999, "review", "SC") is None
+
+
+def test_the_thread_writes_what_it_fed_at_its_interval_and_when_it_stops(node: Node) -> None:
+    """Between writes the thread keeps alerts in memory; nothing it fed is lost on stop."""
+    supervisor = Supervisor(node.store, monitors, write_interval_s=3_600)
+    supervisor.start(poll_s=0.01)
+    try:
+        deadline = time.monotonic() + 10
+        while node.store.supervised_height() != node.store.head_height():
+            assert time.monotonic() < deadline  # the first round writes at once
+            time.sleep(0.01)
+        start_height = node.store.head_height()
+        sent = [transfer("inv-0", "inv-1", 600_000), transfer("inv-0", "inv-2", 10)]
+        assert send(node, sent) == [codes.OK, codes.OK]
+        time.sleep(0.3)  # fed by now, but not written: the interval is an hour
+        assert node.store.supervised_height() == start_height
+        assert node.store.list_alerts(None, 0, 10) == []
+    finally:
+        supervisor.stop()
+    assert node.store.supervised_height() == node.store.head_height()
+    written = [(a.monitor, a.height) for a in node.store.list_alerts(None, 0, 10)]
+    head = node.store.head_height()
+    assert written == [("large_transfer", head), ("high_risk_jurisdiction", head)]
+    assert supervisor.catch_up() == 0  # nothing left over, nothing written twice

@@ -1,11 +1,14 @@
 """Committed blocks, from the node's executor thread to the event loops that wait on them.
 
 The node calls ``BlockFeed._on_commit`` on its executor thread after each commit (``Node.
-subscribe``). That call must not block, so it only looks up who is waiting and hands each
-result to the waiter's own event loop with ``call_soon_threadsafe``; everything else happens
-on the loop. Two kinds of waiter:
+subscribe``). That call must not block, so it only files what waiters wait for and wakes
+their own event loops with ``call_soon_threadsafe``; everything else happens on the loop.
+Two kinds of waiter:
 
-* receipt waiters: a ``wait=true`` submission's futures, one per transaction id;
+* receipt waiters: one per ``wait=true`` submission (``ReceiptWaiter``). The executor
+  thread files each watched receipt with its waiter and wakes the waiter's loop once, when
+  the last receipt it expects is in: never once per transaction, which at blocks of
+  thousands would cost the executor a loop wake-up (a pipe write) per transaction;
 * header streams: one bounded buffer per Server-Sent Events client. A client that falls
   ``STREAM_BUFFER_MAX`` headers behind is disconnected (it reconnects with
   ``Last-Event-ID`` and catches up from the store) rather than let its buffer grow.
@@ -21,8 +24,7 @@ import asyncio
 import contextlib
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
 from typing import Final
 
 import msgspec
@@ -33,19 +35,29 @@ from rantai.api.views import header_info
 from rantai.core.block import Receipt
 from rantai.node.node import CommittedBlock, Node
 
-__all__ = ["BlockFeed", "HeaderStream", "ReceiptFuture"]
+__all__ = ["BlockFeed", "HeaderStream", "ReceiptWaiter"]
 
 WAITING_TXS_MAX: Final = 200_000
 STREAMS_MAX: Final = 1_000
 STREAM_BUFFER_MAX: Final = 1_000
 
-ReceiptFuture = asyncio.Future[tuple[int, Receipt]]
 
+class ReceiptWaiter:
+    """One submission's wait for its receipts; made by ``BlockFeed.watch``, used on its loop.
 
-@dataclass(frozen=True, slots=True)
-class _Waiter:
-    loop: asyncio.AbstractEventLoop
-    future: ReceiptFuture
+    ``found`` and the count of what is still expected are written by the executor thread
+    under the feed's lock; read them through the feed (``BlockFeed.wait``).
+    """
+
+    __slots__ = ("done", "expected", "found", "loop", "missing", "tx_ids")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, tx_ids: Sequence[bytes]) -> None:
+        self.loop = loop
+        self.tx_ids = tuple(dict.fromkeys(tx_ids))  # each id once, in order
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.found: dict[bytes, tuple[int, Receipt]] = {}
+        self.expected: frozenset[bytes] | None = None  # None: until the admission is known
+        self.missing = 0
 
 
 class HeaderStream:
@@ -98,7 +110,7 @@ class BlockFeed:
         self._waiting_max = waiting_max
         self._streams_max = streams_max
         self._lock = threading.Lock()
-        self._waiters: dict[bytes, list[_Waiter]] = {}
+        self._waiters: dict[bytes, list[ReceiptWaiter]] = {}
         self._waiting = 0
         self._streams: set[HeaderStream] = set()
         self._unsubscribe = node.subscribe(self._on_commit)
@@ -108,16 +120,24 @@ class BlockFeed:
         self._metrics.observe_block(block)
         outcome = block.outcome
         height = outcome.header.height
-        woken: list[tuple[_Waiter, Receipt]] = []
+        complete: list[ReceiptWaiter] = []
         with self._lock:
             if self._waiters:
+                waiters_of = self._waiters
                 for receipt in outcome.receipts:
-                    for waiter in self._waiters.pop(receipt.tx_id, ()):
-                        woken.append((waiter, receipt))
-                        self._waiting -= 1
+                    waiters = waiters_of.pop(receipt.tx_id, None)
+                    if waiters is None:
+                        continue
+                    self._waiting -= len(waiters)
+                    for waiter in waiters:
+                        waiter.found[receipt.tx_id] = (height, receipt)
+                        if waiter.expected is not None and receipt.tx_id in waiter.expected:
+                            waiter.missing -= 1
+                            if not waiter.missing:
+                                complete.append(waiter)
             streams = list(self._streams)
-        for waiter, receipt in woken:
-            _call_soon(waiter.loop, _resolve, waiter.future, (height, receipt))
+        for waiter in complete:
+            _call_soon(waiter.loop, _finish, waiter.done)
         if streams:
             data = msgspec.json.encode(
                 header_info(outcome.header, outcome.header_hash, block.certificate)
@@ -126,43 +146,50 @@ class BlockFeed:
                 _call_soon(stream.loop, stream.push, (height, data))
 
     # --- on an event loop ------------------------------------------------------------------
-    def watch(self, tx_ids: Sequence[bytes]) -> dict[bytes, ReceiptFuture]:
-        """Futures that get ``(height, receipt)`` when each id's block commits.
+    def watch(self, tx_ids: Sequence[bytes]) -> ReceiptWaiter:
+        """A waiter that collects ``(height, receipt)`` of each id as its block commits.
 
-        Call before submitting, so that no commit can slip between submitting and watching.
+        Call before submitting, so that no commit can slip between submitting and watching;
+        then ``wait`` for the ids admitted, and ``forget`` the waiter.
 
         Raises:
             ApiError(overloaded): too many transactions are being waited for.
         """
-        loop = asyncio.get_running_loop()
-        futures: dict[bytes, ReceiptFuture] = {}
+        waiter = ReceiptWaiter(asyncio.get_running_loop(), tx_ids)
         with self._lock:
-            if self._waiting + len(tx_ids) > self._waiting_max:
+            if self._waiting + len(waiter.tx_ids) > self._waiting_max:
                 raise ApiError(OVERLOADED, "too many submissions waiting for receipts; retry")
-            for tx_id in tx_ids:
-                if tx_id in futures:
-                    continue
-                future: ReceiptFuture = loop.create_future()
-                futures[tx_id] = future
-                self._waiters.setdefault(tx_id, []).append(_Waiter(loop, future))
-                self._waiting += 1
-        return futures
+            for tx_id in waiter.tx_ids:
+                self._waiters.setdefault(tx_id, []).append(waiter)
+            self._waiting += len(waiter.tx_ids)
+        return waiter
 
-    def forget(self, futures: dict[bytes, ReceiptFuture]) -> None:
-        """Stop waiting on ``futures`` (those already resolved are gone already)."""
+    async def wait(
+        self, waiter: ReceiptWaiter, admitted: Collection[bytes], timeout_s: float
+    ) -> dict[bytes, tuple[int, Receipt]]:
+        """``(height, receipt)`` of each id of ``admitted`` (ids ``waiter`` watches) whose
+        block committed before the last of them did, or before ``timeout_s`` passed."""
+        expected = frozenset(admitted).intersection(waiter.tx_ids)
         with self._lock:
-            for tx_id, future in futures.items():
+            waiter.expected = expected
+            waiter.missing = len(expected.difference(waiter.found))
+        if waiter.missing:
+            await asyncio.wait((waiter.done,), timeout=timeout_s)
+        with self._lock:
+            return {tx_id: found for tx_id, found in waiter.found.items() if tx_id in expected}
+
+    def forget(self, waiter: ReceiptWaiter) -> None:
+        """Stop waiting for what ``waiter`` has not received yet."""
+        with self._lock:
+            for tx_id in waiter.tx_ids:
                 waiters = self._waiters.get(tx_id)
-                if waiters is None:
+                if waiters is None or waiter not in waiters:
                     continue
-                kept = [w for w in waiters if w.future is not future]
-                self._waiting -= len(waiters) - len(kept)
-                if kept:
-                    self._waiters[tx_id] = kept
-                else:
+                waiters.remove(waiter)
+                self._waiting -= 1
+                if not waiters:
                     del self._waiters[tx_id]
-        for future in futures.values():
-            future.cancel()
+        waiter.done.cancel()
 
     def check_room(self) -> None:
         """Refuse a new stream before answering, when ``streams_max`` are open.
@@ -205,9 +232,9 @@ class BlockFeed:
             return self._waiting
 
 
-def _resolve(future: ReceiptFuture, value: tuple[int, Receipt]) -> None:
-    if not future.done():
-        future.set_result(value)
+def _finish(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
 
 
 def _call_soon(

@@ -14,11 +14,16 @@ The request is checked in this order; the first failure answers the whole reques
 Then each envelope gets its own result from the node's admission (``ok`` or a reason code).
 With ``wait=true`` the call returns when every admitted transaction has a receipt or
 ``timeout_ms`` passed; waiting holds no thread (``BlockFeed``).
+
+The response is JSON unless ``Accept`` asks for MessagePack (``_wants_msgpack``): then the
+same results with bytes as bin and each receipt in its canonical encoding (docs/encoding.md:
+the bytes the block's receipts root commits to), encoded in one call with no per-receipt
+Python; the JSON form converts every receipt to named fields and hex, which at batches of
+thousands costs the event loop more than the rest of the request. Errors are always JSON.
 """
 
 from __future__ import annotations
 
-import asyncio
 import binascii
 import time
 from typing import Annotated, Any, Final
@@ -30,10 +35,10 @@ from starlette.responses import Response
 
 from rantai.api.context import ApiContext
 from rantai.api.errors import NO_GENESIS, PENDING_FULL, ApiError, JsonResponse
-from rantai.api.feed import ReceiptFuture
 from rantai.api.schemas import SubmitRequest, SubmitResponse, error_responses
 from rantai.core import codes
 from rantai.core.block import Receipt
+from rantai.core.encoding import encode
 from rantai.core.jsonform import to_json
 from rantai.crypto.hashing import sha256
 from rantai.node.node import SubmitResult
@@ -49,6 +54,43 @@ MSGPACK_TYPES: Final = ("application/msgpack", "application/x-msgpack", "applica
 class _JsonBody(msgspec.Struct, forbid_unknown_fields=True):
     envelopes: list[str]
 
+
+class PackedResult(msgspec.Struct):
+    """One envelope's result in the MessagePack response: ``SubmitResult`` with bytes as
+    bin and the receipt as its canonical record (an array), not as named fields."""
+
+    tx_id: bytes | None
+    code: str
+    message: str
+    height: int | None
+    receipt: Receipt | None
+
+
+class PackedResponse(msgspec.Struct):
+    """The MessagePack response: a map with ``results``, one per envelope, in order."""
+
+    results: list[PackedResult]
+
+
+_PACKED_DESCRIPTION: Final = (
+    "MessagePack, when Accept prefers application/msgpack (or x-msgpack, vnd.msgpack) to "
+    "application/json (a higher q, or the same q and named first): a map {results: "
+    "[{tx_id: bin|nil, code: str, message: str, height: int|nil, receipt: nil|the receipt's "
+    "canonical encoding (an array [tx_id, code, events], docs/encoding.md)}]}, map keys "
+    "sorted. Any other Accept, missing or not understood, gets JSON; errors are always JSON."
+)
+_RESPONSES: Final = {
+    200: {
+        "model": SubmitResponse,
+        "description": "One result per envelope, in order",
+        "content": {
+            "application/msgpack": {
+                "schema": {"type": "string", "format": "binary", "description": _PACKED_DESCRIPTION}
+            }
+        },
+    },
+    **error_responses(400, 413, 503),
+}
 
 _REQUEST_BODY: Final = {
     "required": True,
@@ -72,7 +114,7 @@ def submit_routes(ctx: ApiContext) -> APIRouter:
     @router.post(
         "/v1/transactions",
         response_model=None,
-        responses={200: {"model": SubmitResponse}, **error_responses(400, 413, 503)},
+        responses=_RESPONSES,
         openapi_extra={"requestBody": _REQUEST_BODY},
     )
     async def submit(
@@ -88,18 +130,49 @@ def submit_routes(ctx: ApiContext) -> APIRouter:
         raws = _parse(await _read_body(request), request.headers.get("content-type", ""))
         if node.pending_count >= node.config.pending_txs_max:
             raise ApiError(PENDING_FULL, "the node is busy; retry")
-        futures = ctx.feed.watch([sha256(raw) for raw in raws]) if wait else {}
+        waiter = ctx.feed.watch([sha256(raw) for raw in raws]) if wait else None
+        receipts: dict[bytes, tuple[int, Receipt]] = {}
         try:
             results = await run_in_threadpool(node.submit, raws)
             ctx.metrics.observe_admissions(r.code for r in results)
-            receipts = await _receipts(futures, results, timeout_ms / 1000) if wait else {}
+            if waiter is not None:
+                receipts = await ctx.feed.wait(waiter, _admitted(results), timeout_ms / 1000)
+                ctx.metrics.wait_seconds.observe(time.perf_counter() - arrived_s)
         finally:
-            ctx.feed.forget(futures)
-        if wait:
-            ctx.metrics.wait_seconds.observe(time.perf_counter() - arrived_s)
+            if waiter is not None:
+                ctx.feed.forget(waiter)
+        if _wants_msgpack(request.headers.get("accept", "")):
+            packed = PackedResponse([_packed(r, receipts) for r in results])
+            return Response(encode(packed), media_type=MSGPACK_TYPES[0])
         return JsonResponse({"results": [_result(r, receipts) for r in results]})
 
     return router
+
+
+def _wants_msgpack(accept: str) -> bool:
+    """Whether ``accept`` prefers a MessagePack type to JSON: the higher ``q`` wins, the
+    first named of equal ``q``. An Accept that refuses both (``q=0``), names neither, or
+    cannot be parsed gets the default, JSON (never a 406)."""
+    best_q, msgpack = 0.0, False
+    for media_range in accept.split(","):
+        media, *parameters = (part.strip().lower() for part in media_range.split(";"))
+        if media in MSGPACK_TYPES or media == "application/json":
+            q = _quality(parameters)
+            if q > best_q:
+                best_q, msgpack = q, media in MSGPACK_TYPES
+    return msgpack
+
+
+def _quality(parameters: list[str]) -> float:
+    """A media range's ``q``: 1 when absent, 0 (not acceptable) when not a number."""
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 async def _read_body(request: Request) -> bytes:
@@ -151,18 +224,8 @@ def _unhex(hexes: list[str]) -> list[bytes]:
     return raws
 
 
-async def _receipts(
-    futures: dict[bytes, ReceiptFuture], results: list[SubmitResult], timeout_s: float
-) -> dict[bytes, tuple[int, Receipt]]:
-    admitted = {r.tx_id for r in results if r.code == codes.OK and r.tx_id is not None}
-    waiting = [f for tx_id, f in futures.items() if tx_id in admitted]
-    if waiting:
-        await asyncio.wait(waiting, timeout=timeout_s)
-    return {
-        tx_id: f.result()
-        for tx_id, f in futures.items()
-        if tx_id in admitted and f.done() and not f.cancelled()
-    }
+def _admitted(results: list[SubmitResult]) -> list[bytes]:
+    return [r.tx_id for r in results if r.code == codes.OK and r.tx_id is not None]
 
 
 def _result(result: SubmitResult, receipts: dict[bytes, tuple[int, Receipt]]) -> Any:
@@ -176,3 +239,16 @@ def _result(result: SubmitResult, receipts: dict[bytes, tuple[int, Receipt]]) ->
         "height": None if found is None else found[0],
         "receipt": None if found is None else to_json(found[1]),
     }
+
+
+def _packed(result: SubmitResult, receipts: dict[bytes, tuple[int, Receipt]]) -> PackedResult:
+    found = None
+    if result.code == codes.OK and result.tx_id is not None:
+        found = receipts.get(result.tx_id)
+    return PackedResult(
+        result.tx_id,
+        result.code,
+        result.message,
+        None if found is None else found[0],
+        None if found is None else found[1],
+    )
