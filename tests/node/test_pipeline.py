@@ -324,3 +324,26 @@ def test_a_writer_process_that_dies_stops_the_node(tmp_path: Path) -> None:
     finally:
         node.stop()
     node.store.close()
+
+
+def test_a_subscriber_that_raises_stops_the_node_with_the_reason(tmp_path: Path) -> None:
+    node = new_node(tmp_path, config=NodeConfig(block_txs_max=5, block_wait_ms=1))
+    market(node)
+
+    def broken(block: CommittedBlock) -> None:
+        raise RuntimeError("listener bug")
+
+    node.subscribe(broken)
+    node.start()
+    try:
+        node.submit(transfers(node, 5))
+        for _ in range(500):
+            if node._write_failure is not None:
+                break
+            threading.Event().wait(0.01)
+        assert isinstance(node._write_failure, RuntimeError)
+        with pytest.raises(InvariantError, match="could not be written"):
+            node.produce_block()
+    finally:
+        node.stop()
+    node.store.close()

@@ -9,6 +9,7 @@ never share a sender and each keeps its senders' nonces in order.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -137,7 +138,10 @@ class SetupSender:
         else:
             raws = _sign_items(numbered)
         ids: list[bytes] = []
+        room = self.node.config.pending_txs_max - SETUP_BATCH_TXS
         for i in range(0, len(raws), SETUP_BATCH_TXS):
+            while self.node.pending_count > room:  # a million accounts outrun the pending log
+                time.sleep(0.05)
             for result in self.node.submit(raws[i : i + SETUP_BATCH_TXS]):
                 if result.code != codes.OK or result.tx_id is None:
                     raise RuntimeError(f"setup refused: {result.code} {result.message}")

@@ -4,14 +4,15 @@
 submit(raws) -> Verifier (stateless, process pool) -> admission (stale nonce) -> pending log
 executor thread: cut at block_txs_max or block_wait_ms -> Ledger.stage_block -> sign header
               -> the write queue
-writer thread:   every queued block -> Store.commit_blocks (one transaction) -> per block, in
-              height order: Ledger.apply_staged -> indexes -> receipts to waiters
-              -> subscribers (``subscribe``)
+writer thread:   every queued block -> Store.commit_blocks (one transaction; in a writer
+              process with ``write_process``) -> per block, in height order:
+              Ledger.apply_staged -> indexes -> receipts to waiters -> subscribers
 ```
 The local orderer is the in-process pending log: its order is the order of admission. Block
-N+1 executes while block N is being written (the writer's database work runs outside the
-GIL), and the writer commits every block that is queued when it starts, so that under load
-one transaction and one fsync serve several blocks. A block counts as committed only once
+N+1 executes while block N is being written (with ``write_process`` the database work runs
+in another process, beside the executor; see rantai.node.writer), and the writer commits
+every block that is queued when it starts, so that under load one transaction and one fsync
+serve several blocks (docs/decisions/pipelined-commit.md). A block counts as committed only once
 that transaction is durable: receipts, ``ledger.values``, ``ledger.head`` and subscribers
 see nothing before, so no reader ever sees what a crash could take back. Until then a crash
 loses it and the client resubmits (its nonce makes that safe). The clock is injected so
@@ -266,26 +267,26 @@ class Node:
         try:
             writer = self._writer_process or self.store
             writer.commit_blocks([staged.record for staged in group])
+            for staged in group:
+                with self.block_lock:
+                    self.ledger.apply_staged()
+                    self.indexes.apply(staged.outcome.changes, self.ledger.values)
+                    self._remember(staged.outcome)
+                    # Under the block lock: a subscriber reading the ledger sees this block.
+                    committed = CommittedBlock(
+                        staged.outcome, staged.certificate, time.perf_counter() - staged.started_s
+                    )
+                    _log_block(committed)
+                    for listener in self._listeners:
+                        listener(committed)
         except BaseException as exc:
-            # The ledger in memory is now ahead of the store: nothing more may be executed or
-            # written. A restart reloads the last durable block.
-            log.critical("block write failed; the node stops", exc_info=exc)
+            # Memory is now ahead of the store, or the store of memory: nothing more may be
+            # executed or written. A restart reloads the last durable block.
+            log.critical("a block could not be written or applied; the node stops", exc_info=exc)
             with self._write_cv:
                 self._write_failure = exc
                 self._write_cv.notify_all()
             raise
-        for staged in group:
-            with self.block_lock:
-                self.ledger.apply_staged()
-                self.indexes.apply(staged.outcome.changes, self.ledger.values)
-                self._remember(staged.outcome)
-                # Under the block lock, so that a subscriber reading the ledger sees this block.
-                committed = CommittedBlock(
-                    staged.outcome, staged.certificate, time.perf_counter() - staged.started_s
-                )
-                _log_block(committed)
-                for listener in self._listeners:
-                    listener(committed)
         with self._write_cv:
             for _ in group:
                 self._to_write.popleft()
@@ -306,9 +307,10 @@ class Node:
     def subscribe(self, listener: BlockListener) -> Callable[[], None]:
         """Call ``listener`` after each block commits; return a function that unsubscribes.
 
-        The listener runs on the committing thread (the executor's), under the block lock, in
-        height order. It must return quickly and must not raise: it holds up the next block,
-        and an exception stops the executor. Hand work to another thread or event loop.
+        The listener runs on the writing thread (the writer's, or the caller of
+        ``produce_block``), under the block lock, in height order, once the block is durable
+        and applied. It must return quickly and must not raise: it holds up the next blocks,
+        and an exception stops the node. Hand work to another thread or event loop.
         """
         with self._listeners_lock:
             self._listeners = (*self._listeners, listener)
@@ -420,22 +422,14 @@ class Node:
         return len(self._pending)
 
 
+@dataclass(frozen=True, slots=True)
 class _StagedBlock:
     """A block executed and signed, waiting for the writer."""
 
-    __slots__ = ("certificate", "outcome", "record", "started_s")
-
-    def __init__(
-        self,
-        outcome: BlockOutcome,
-        certificate: tuple[BlockSignature, ...],
-        record: BlockRecord,
-        started_s: float,
-    ) -> None:
-        self.outcome = outcome
-        self.certificate = certificate
-        self.record = record
-        self.started_s = started_s
+    outcome: BlockOutcome
+    certificate: tuple[BlockSignature, ...]
+    record: BlockRecord
+    started_s: float  # when its execution started, for CommittedBlock.commit_s
 
 
 def _block_record(
