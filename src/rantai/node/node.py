@@ -36,6 +36,7 @@ from rantai.core.ledger import BlockOutcome, Ledger
 from rantai.core.records import nonce_key
 from rantai.core.tx import SignedTx, decode_envelope
 from rantai.crypto.keys import SigningKey
+from rantai.node.held import HeldTxs
 from rantai.node.indexes import Indexes
 from rantai.node.verifier import Refused, Verifier
 from rantai.node.writer import WriterProcess
@@ -69,6 +70,10 @@ class NodeConfig:
     recent_receipts_max: int = 500_000
     # Executed blocks waiting for the writer; the executor waits when this many are queued.
     staged_blocks_max: int = 4
+    # An envelope ahead of its sender's next nonce waits this long for the ones before it
+    # (rantai.node.held); at most held_txs_max wait.
+    nonce_gap_wait_ms: int = 2_000
+    held_txs_max: int = 50_000
     # Write blocks from a child process (rantai.node.writer) while the node runs (``start``);
     # needs the node's ``store_target``. Off: the writer is a thread of this process.
     write_process: bool = False
@@ -113,6 +118,7 @@ class Node:
         self._clock_ms = clock_ms
         self.block_lock = threading.Lock()  # one block at a time; readers of head state too
         self._pending: deque[SignedTx] = deque()
+        self._held = HeldTxs(self.config.nonce_gap_wait_ms / 1000, self.config.held_txs_max)
         self._pending_cv = threading.Condition()
         self._receipts: OrderedDict[bytes, tuple[int, Receipt]] = OrderedDict()
         self._committed_cv = threading.Condition()
@@ -180,7 +186,7 @@ class Node:
             admitted.append(item)
             results.append(SubmitResult(item.tx_id, codes.OK))
         with self._pending_cv:
-            room = self.config.pending_txs_max - len(self._pending)
+            room = self.config.pending_txs_max - len(self._pending) - len(self._held)
             if len(admitted) > room:
                 refused = {tx.tx_id for tx in admitted[room:]}
                 admitted = admitted[:room]
@@ -204,12 +210,59 @@ class Node:
 
     def _produce(self) -> BlockOutcome | None:
         self._raise_if_write_failed()
-        with self._pending_cv:
-            count = min(len(self._pending), self.config.block_txs_max)
-            batch = [self._pending.popleft() for _ in range(count)]
+        with self.block_lock, self._pending_cv:
+            batch = self._cut()
         if not batch:
             return None
         return self._execute(batch)
+
+    def _cut(self) -> list[SignedTx]:
+        """The next block's transactions, in admission order, except that one ahead of its
+        sender's next nonce is held and placed right after its predecessor (HeldTxs)."""
+        limit = self.config.block_txs_max
+        held = self._held
+        now_s = time.monotonic()
+        # Their predecessors did not come in time: ordered now, they get bad_nonce.
+        batch = held.expired(now_s, limit)
+        next_nonce: dict[str, int] = {}
+
+        def expected(sender: str) -> int:
+            nonce = next_nonce.get(sender)
+            if nonce is None:
+                nonce = next_nonce[sender] = self.ledger.tip_get(nonce_key(sender)) or 0
+            return nonce
+
+        def release(sender: str) -> None:
+            """Add the held successors of ``sender``'s next nonce, while there is room."""
+            nonce = expected(sender)
+            while len(batch) < limit:
+                successor = held.take(sender, nonce)
+                if successor is None:
+                    return
+                batch.append(successor)
+                nonce = next_nonce[sender] = nonce + 1
+            held.due_senders.add(sender)  # full: the rest go first into the next block
+
+        due, held.due_senders = held.due_senders, set()
+        for sender in sorted(due):
+            release(sender)
+        pending = self._pending
+        while len(batch) < limit and pending:
+            tx = pending.popleft()
+            nonce = expected(tx.sender)
+            if tx.nonce > nonce and held.hold(tx, now_s):
+                continue
+            batch.append(tx)
+            if tx.nonce == nonce:
+                next_nonce[tx.sender] = nonce + 1
+                release(tx.sender)
+        return batch
+
+    def _held_due(self) -> bool:
+        deadline = self._held.next_deadline()
+        return bool(self._held.due_senders) or (
+            deadline is not None and deadline <= time.monotonic()
+        )
 
     def _execute(self, batch: Sequence[SignedTx]) -> BlockOutcome:
         """Execute and sign ``batch`` as the next block and queue it for the writer."""
@@ -381,7 +434,7 @@ class Node:
         wait_s = self.config.block_wait_ms / 1000
         while not self._stopping:
             with self._pending_cv:
-                if not self._pending:
+                if not self._pending and not self._held_due():
                     self._pending_cv.wait(0.1)
                     continue
                 deadline = time.monotonic() + wait_s
@@ -419,7 +472,8 @@ class Node:
 
     @property
     def pending_count(self) -> int:
-        return len(self._pending)
+        """Admitted transactions not yet in a block (held ones included)."""
+        return len(self._pending) + len(self._held)
 
 
 @dataclass(frozen=True, slots=True)
