@@ -120,7 +120,9 @@ class Node:
         self._pending: deque[SignedTx] = deque()
         self._held = HeldTxs(self.config.nonce_gap_wait_ms / 1000, self.config.held_txs_max)
         self._pending_cv = threading.Condition()
-        self._receipts: OrderedDict[bytes, tuple[int, Receipt]] = OrderedDict()
+        # The recent receipts by tx id, as their canonical bytes: half a million decoded
+        # receipts (with their events) would be millions of objects for the collector to walk.
+        self._receipts: OrderedDict[bytes, tuple[int, bytes]] = OrderedDict()
         self._committed_cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -377,8 +379,8 @@ class Node:
     def _remember(self, outcome: BlockOutcome) -> None:
         height = outcome.header.height
         with self._committed_cv:
-            for receipt in outcome.receipts:
-                self._receipts[receipt.tx_id] = (height, receipt)
+            for receipt, raw in zip(outcome.receipts, outcome.receipt_bytes, strict=True):
+                self._receipts[receipt.tx_id] = (height, raw)
             while len(self._receipts) > self.config.recent_receipts_max:
                 self._receipts.popitem(last=False)
             self._committed_cv.notify_all()
@@ -388,7 +390,7 @@ class Node:
         with self._committed_cv:
             found = self._receipts.get(tx_id)
         if found is not None:
-            return found
+            return found[0], decode(found[1], Receipt)
         record = self.store.get_tx(tx_id)
         if record is None:
             return None
