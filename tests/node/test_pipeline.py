@@ -311,7 +311,7 @@ def test_a_writer_process_that_dies_stops_the_node(tmp_path: Path) -> None:
         process = node._writer_process
         assert process is not None
         process._process.kill()
-        process._process.join()
+        process._process.wait()
         node.submit(transfers(node, 5))
         for _ in range(500):
             if node._write_failure is not None:

@@ -8,21 +8,23 @@ writer's database work runs beside the executor, and the node process pays only 
 encoding the blocks (MessagePack, a few hundred nanoseconds a row) and one pipe round trip
 per group.
 
-The protocol over the pipe is MessagePack: the node sends a list of ``BlockRecord``; the
-writer answers ``None`` once they are durable, or the ``StoreError`` text with nothing
-written. An empty message asks it to close the store and exit. If the node process dies
-the pipe closes and the writer exits after the group in hand (which commits whole or not
-at all, as any transaction).
+The writer is ``python -m rantai.node.writer TARGET``, a plain child process (not
+``multiprocessing``, which would import the parent's main module again), talking over its
+stdin and stdout: each message is an 8-byte big-endian length and MessagePack. The node
+sends a list of ``BlockRecord``; the writer answers ``None`` once they are durable, or the
+``StoreError`` text with nothing written; its first answer says whether the store opened.
+End of input (the node closed the pipe, or died) makes it close the store and exit, after
+the group in hand, which commits whole or not at all as any transaction does.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import signal
+import subprocess
+import sys
 from collections.abc import Sequence
-from multiprocessing.connection import Connection
-from typing import Final
+from typing import IO, Final
 
 import msgspec
 
@@ -31,8 +33,8 @@ from rantai.store.base import BlockRecord, StoreError
 
 __all__ = ["WriterProcess"]
 
-START_TIMEOUT_S: Final = 60.0
 STOP_TIMEOUT_S: Final = 30.0
+_LENGTH_BYTES: Final = 8
 _REPLY: Final = msgspec.msgpack.Decoder(str | None)
 _GROUP: Final = msgspec.msgpack.Decoder(list[BlockRecord])
 
@@ -41,74 +43,97 @@ class WriterProcess:
     """Commits block groups to the store at ``target`` in a child process.
 
     ``commit_blocks`` has the store's contract (all or none, durable on return, StoreError
-    when refused); one caller at a time.
+    when refused); one caller at a time. Raises StoreError when the child cannot open the
+    store.
     """
 
     def __init__(self, target: str) -> None:
-        context = multiprocessing.get_context("spawn")  # never fork a process with threads
-        self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(target, child), name="rantai-writer", daemon=True
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "rantai.node.writer", target],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
-        self._process.start()
-        child.close()
         self._encoder = msgspec.msgpack.Encoder()
-        if not self._conn.poll(START_TIMEOUT_S):
+        try:
+            self._answer()
+        except StoreError:
             self.close()
-            raise StoreError(f"the writer process did not open the store in {START_TIMEOUT_S} s")
-        self._answer()
+            raise
 
     def commit_blocks(self, blocks: Sequence[BlockRecord]) -> None:
         """Commit ``blocks`` in one transaction in the writer; see ``Store.commit_blocks``."""
+        stdin = self._process.stdin
+        if stdin is None:
+            raise StoreError("the writer process is closed")
         try:
-            self._conn.send_bytes(self._encoder.encode(list(blocks)))
+            _send(stdin, self._encoder.encode(list(blocks)))
         except OSError as exc:
             raise StoreError(f"the writer process is gone: {exc}") from exc
         self._answer()
 
     def _answer(self) -> None:
-        try:
-            error = _REPLY.decode(self._conn.recv_bytes())
-        except (EOFError, OSError) as exc:
-            raise StoreError("the writer process stopped") from exc
+        stdout = self._process.stdout
+        message = None if stdout is None else _receive(stdout)
+        if message is None:
+            raise StoreError("the writer process stopped")
+        error = _REPLY.decode(message)
         if error is not None:
             raise StoreError(error)
 
     def close(self) -> None:
-        """Ask the writer to exit after the group in hand; kill it if it does not."""
-        if self._process.is_alive():
-            with contextlib.suppress(OSError):  # already gone: the join below returns
-                self._conn.send_bytes(b"")
-            self._process.join(STOP_TIMEOUT_S)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-        self._conn.close()
+        """Close the pipe (the writer exits after the group in hand); kill it if it hangs."""
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):  # already broken: the process is gone
+                    stream.close()
+        try:
+            self._process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
 
-def _serve(target: str, conn: Connection) -> None:
+def _send(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(len(payload).to_bytes(_LENGTH_BYTES, "big") + payload)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> bytes | None:
+    """One message, or None at the end of the stream (a message cut short counts as end)."""
+    header = stream.read(_LENGTH_BYTES)
+    if len(header) < _LENGTH_BYTES:
+        return None
+    length = int.from_bytes(header, "big")
+    payload = stream.read(length)
+    return payload if len(payload) == length else None
+
+
+def _serve(target: str) -> None:
     # Ctrl-C reaches the whole process group; the node closes the writer in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
     encoder = msgspec.msgpack.Encoder()
     try:
         store = open_store(target)
     except StoreError as exc:
-        conn.send_bytes(encoder.encode(str(exc)))
+        _send(replies, encoder.encode(str(exc)))
         return
     try:
-        conn.send_bytes(encoder.encode(None))
-        while True:
-            try:
-                message = conn.recv_bytes()
-            except EOFError:
-                return
-            if not message:
-                return
+        _send(replies, encoder.encode(None))
+        while (message := _receive(requests)) is not None:
             try:
                 store.commit_blocks(_GROUP.decode(message))
             except StoreError as exc:
-                conn.send_bytes(encoder.encode(str(exc)))
+                _send(replies, encoder.encode(str(exc)))
             else:
-                conn.send_bytes(encoder.encode(None))
+                _send(replies, encoder.encode(None))
     finally:
         store.close()
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])
