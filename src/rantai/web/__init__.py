@@ -10,6 +10,7 @@ login.py     GET/POST /login, POST /logout, demo identities   (sessions.py: the 
 pages.py     /, /portfolio, /instruments..., /explorer..., /issuer, proof JSON for scripts
 supervise.py /alerts (review), /governance (approve: signed in the browser)
 context.py   the session -> a ``Who`` for the API's policy; rendering in the right language
+headers.py   the security headers of every HTML response (Content-Security-Policy, ...)
 ```
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
-from starlette.middleware.base import RequestResponseEndpoint
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
@@ -34,6 +34,7 @@ from rantai.web.context import (
     login_url,
     template_environment,
 )
+from rantai.web.headers import SecurityHeadersMiddleware
 from rantai.web.history import History
 from rantai.web.login import router as login_router
 from rantai.web.pages import router as pages_router
@@ -41,12 +42,6 @@ from rantai.web.sessions import Challenges, Sessions
 from rantai.web.supervise import router as supervise_router
 
 __all__ = ["DemoLogins", "mount_web"]
-
-# Every asset is served by the node itself; no inline script, nothing from elsewhere.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
 
 
 def mount_web(
@@ -75,14 +70,7 @@ def mount_web(
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PageError, _page_error)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    app.add_middleware(SecurityHeadersMiddleware)
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
