@@ -9,8 +9,9 @@ are the owners named in the account ids (``<party>:<name>``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Final
+
+import msgspec
 
 from rantai.core import codes
 from rantai.core.block import Receipt
@@ -21,12 +22,14 @@ __all__ = ["MOVEMENT_KINDS", "CommittedMovement", "movements_of"]
 MOVEMENT_KINDS: Final = ("transfer", "mint", "burn")
 
 
-@dataclass(frozen=True, slots=True)
-class CommittedMovement:
+class CommittedMovement(msgspec.Struct, frozen=True, gc=False):
     """One committed movement of units, with where and when it was committed.
 
     ``source`` / ``destination`` are account ids, ``""`` where there is none (a mint has no
     source, a burn no destination); ``*_party`` are their owners, ``""`` likewise.
+
+    A struct, not a dataclass: one is made per movement, and a struct is made several times
+    faster; its fields are strings and integers, so the collector need not track it.
     """
 
     kind: str

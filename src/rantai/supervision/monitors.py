@@ -23,7 +23,7 @@ Amounts are integers in each instrument's minor units; thresholds may differ per
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Generic, Protocol, TypeVar
 
@@ -52,6 +52,7 @@ __all__ = [
 
 DAY_MS: Final = 86_400_000
 PARTIES_MAX: Final = 100_000
+NAMES_MAX: Final = 100_000  # registered names whose sanctions match is remembered
 SCORE_MAX: Final = 100
 
 _K = TypeVar("_K")
@@ -103,6 +104,17 @@ class _Lru(Generic[_K, _V]):
     def get(self, key: _K) -> _V | None:
         value = self._items.get(key)
         if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def get_or_add(self, key: _K, make: Callable[[], _V]) -> _V:
+        """``get``, or else ``put`` a new ``make()``: one lookup where a ``get`` and a ``put``
+        of the same key would make two."""
+        value = self._items.get(key)
+        if value is None:
+            value = make()
+            self.put(key, value)
+        else:
             self._items.move_to_end(key)
         return value
 
@@ -245,6 +257,10 @@ class _Outflow:
     first_window: int
     totals: dict[int, int]  # window index -> outflow in it (the last history_windows + 1)
     fired_window: int = -1
+    # The total of ``totals`` before window ``past_window``: only an outflow of another
+    # window changes it, so it is summed (and old windows pruned) when the window changes.
+    past_window: int | None = None
+    past: int = 0
 
 
 class Velocity:
@@ -265,15 +281,17 @@ class Velocity:
             return []
         window = m.at_ms // c.window_ms
         key = (m.source_party, m.instrument)
-        flow = self._parties.get(key) or _Outflow(window, {})
+        flow = self._parties.get_or_add(key, lambda: _Outflow(window, {}))
         flow.totals[window] = flow.totals.get(window, 0) + m.amount
-        for old in [w for w in flow.totals if w < window - c.history_windows]:
-            del flow.totals[old]
-        self._parties.put(key, flow)
+        if flow.past_window != window:
+            for old in [w for w in flow.totals if w < window - c.history_windows]:
+                del flow.totals[old]
+            flow.past_window = window
+            flow.past = sum(total for w, total in flow.totals.items() if w < window)
         if window - flow.first_window < c.history_windows_min or flow.fired_window == window:
             return []
         current = flow.totals[window]
-        past = sum(total for w, total in flow.totals.items() if w < window)
+        past = flow.past
         # current > factor x past / history_windows, in integers
         if current < c.amount_min_minor or current * c.history_windows <= c.factor * past:
             return []
@@ -317,7 +335,9 @@ class RoundTrip:
 
     def __init__(self, config: RoundTripConfig | None = None) -> None:
         self.config = config or RoundTripConfig()
-        self._legs: _Lru[tuple[str, str, str], deque[CommittedMovement]] = _Lru(
+        # Oldest first, at most ``legs_max``. A list, not a deque: most pairs of parties
+        # never hold more than a leg or two, and a list is made and kept far more cheaply.
+        self._legs: _Lru[tuple[str, str, str], list[CommittedMovement]] = _Lru(
             self.config.pairs_max
         )
 
@@ -329,8 +349,10 @@ class RoundTrip:
             return []
         back = self._legs.get((b, a, m.instrument))
         if back:
-            while back and back[0].at_ms < m.at_ms - c.window_ms:
-                back.popleft()
+            expired = 0
+            while expired < len(back) and back[expired].at_ms < m.at_ms - c.window_ms:
+                expired += 1
+            del back[:expired]
             for leg in back:
                 low, high = (
                     leg.amount * (100 - c.tolerance_pct),
@@ -349,9 +371,10 @@ class RoundTrip:
                             {"instrument": m.instrument, "out": leg.amount, "back": m.amount},
                         )
                     ]
-        legs = self._legs.get((a, b, m.instrument)) or deque(maxlen=c.legs_max)
+        legs = self._legs.get_or_add((a, b, m.instrument), list)
         legs.append(m)
-        self._legs.put((a, b, m.instrument), legs)
+        if len(legs) > c.legs_max:
+            del legs[0]
         return []
 
 
@@ -376,20 +399,28 @@ class HighRiskJurisdiction:
         self._countries = self.config.high_risk_countries | (
             listed.jurisdictions() if listed else frozenset()
         )
+        # The list's match for each registered name seen: matching scans the whole list.
+        self._listed_names: dict[str, str] = {}
 
     def observe(self, movement: CommittedMovement, ctx: MonitorContext) -> list[Alert]:
         m = movement
         if m.kind != "transfer":
             return []
-        facts: dict[str, str | int] = {"instrument": m.instrument, "amount": m.amount}
+        # Without a list no name can match, without countries no residency can: their
+        # reads are skipped, which does not change what fires.
+        names = self.config.sanctions is not None
+        countries = bool(self._countries)
+        if not (names or countries):
+            return []
+        facts: dict[str, str | int] = {}  # what was found, in this order
         hits: list[str] = []
         score = 0
         for role, party in (("source", m.source_party), ("destination", m.destination_party)):
-            listed = self._listed(ctx.party_name(party))
+            listed = self._listed(ctx.party_name(party)) if names else ""
             if listed:
                 facts[f"{role}_listed"] = listed
                 score = max(score, 95)
-            country = ctx.residency(party)
+            country = ctx.residency(party) if countries else None
             if country is not None and country in self._countries:
                 facts[f"{role}_country"] = country
                 score = max(score, 70)
@@ -397,14 +428,21 @@ class HighRiskJurisdiction:
                 hits.append(party)
         if not hits:
             return []
+        facts = {"instrument": m.instrument, "amount": m.amount, **facts}
         return [Alert(self.name, m.height, m.at_ms, tuple(hits), (m.tx_id,), score, facts)]
 
     def _listed(self, name: str | None) -> str:
         sanctions = self.config.sanctions
         if sanctions is None or name is None:
             return ""
-        subject = sanctions.match_name(name)
-        return "" if subject is None else subject.reference or subject.names[0]
+        listed = self._listed_names.get(name)
+        if listed is None:
+            subject = sanctions.match_name(name)
+            listed = "" if subject is None else subject.reference or subject.names[0]
+            if len(self._listed_names) >= NAMES_MAX:
+                self._listed_names.clear()
+            self._listed_names[name] = listed
+        return listed
 
 
 # -- dormant accounts --------------------------------------------------------------------------

@@ -56,7 +56,7 @@ from rantai.supervision.events import movements_of
 from rantai.supervision.monitors import Alert, Monitor
 from rantai.supervision.workflow import OPEN, REASON_CHARS_MAX, WorkflowError, next_state
 
-__all__ = ["AlertView", "StoreContext", "Supervisor"]
+__all__ = ["AlertView", "BlockMonitors", "StoreContext", "Supervisor"]
 
 BLOCKS_PER_COMMIT: Final = 1_000  # supervised blocks written per database transaction
 POLL_S: Final = 1.0  # the thread also looks for new blocks this often without a wake-up
@@ -65,6 +65,7 @@ ANNOUNCED_MAX: Final = 10_000  # blocks kept from the node's announcements until
 STATE_CACHE_MAX: Final = 200_000  # decoded state entries the monitors keep between blocks
 
 log = logging.getLogger(__name__)
+_UNREAD: Final = object()  # a key the state cache has not read yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +134,19 @@ class _StateAt(Mapping[str, Any]):
         self._cache: dict[str, Any] = {} if cache is None else cache
 
     def __getitem__(self, key: str) -> Any:
-        if key not in self._cache:
-            raw = self._store.get_state_at(key, self._height)
-            self._cache[key] = None if raw is None else decode(raw, namespace_type(key))
-        value = self._cache[key]
+        value = self.get(key)
         if value is None:
             raise KeyError(key)
         return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping.get would go through __getitem__ and a KeyError for every absent key:
+        # most of what the monitors read (an untrusted topic, a claim not issued) is absent.
+        value = self._cache.get(key, _UNREAD)
+        if value is _UNREAD:
+            raw = self._store.get_state_at(key, self._height)
+            value = self._cache[key] = None if raw is None else decode(raw, namespace_type(key))
+        return default if value is None else value
 
     def __iter__(self) -> Iterator[str]:  # only lookups are needed
         return iter(())
@@ -155,6 +162,7 @@ class StoreContext:
         self, store: Store, height: int, at_ms: int, cache: dict[str, Any] | None = None
     ) -> None:
         self._state = _StateAt(store, height, cache)
+        self._view = StateView(self._state)
         self._at_ms = at_ms
 
     def residency(self, party: str) -> str | None:
@@ -167,12 +175,46 @@ class StoreContext:
 
     def counting_claim(self, party: str, topic: str) -> Claim | None:
         """``party``'s claim on ``topic`` that counts (``find_claim``), or ``None``."""
-        found = find_claim(StateView(self._state), party, topic, self._at_ms)
+        found = find_claim(self._view, party, topic, self._at_ms)
         return found if isinstance(found, Claim) else None
 
     def party_name(self, party: str) -> str | None:
         record: Party | None = self._state.get(party_key(party))
         return None if record is None else record.name
+
+
+class BlockMonitors:
+    """The monitors, fed committed blocks in height order from genesis, and the ledger state
+    they read: decoded once, kept between blocks, and brought forward by each block's changes.
+    """
+
+    def __init__(self, store: Store, monitors: Sequence[Monitor]) -> None:
+        self._store = store
+        self._monitors = tuple(monitors)
+        # State after the last block fed, as far as the monitors asked for it (``_StateAt``).
+        self._state_cache: dict[str, Any] = {}
+
+    def feed(
+        self, header: Header, receipts: Sequence[Receipt], changes: Mapping[str, bytes | None]
+    ) -> list[Alert]:
+        """The alerts of the block after the last one fed, whose ``changes`` these are."""
+        self._advance_cache(changes)
+        ctx = StoreContext(self._store, header.height, header.timestamp_ms, self._state_cache)
+        return [
+            alert
+            for movement in movements_of(header.height, header.timestamp_ms, receipts)
+            for monitor in self._monitors
+            for alert in monitor.observe(movement, ctx)
+        ]
+
+    def _advance_cache(self, changes: Mapping[str, bytes | None]) -> None:
+        """Bring the state cache to the block whose ``changes`` these are."""
+        cache = self._state_cache
+        if len(cache) > STATE_CACHE_MAX:
+            cache.clear()
+        for key, raw in changes.items():
+            if key in cache:
+                cache[key] = None if raw is None else decode(raw, namespace_type(key))
 
 
 class Supervisor:
@@ -200,10 +242,8 @@ class Supervisor:
         self._blocks_per_commit = blocks_per_commit
         self._write_interval_s = write_interval_s
         self._lock = threading.Lock()
-        self._monitors: Sequence[Monitor] = ()
+        self._monitors = BlockMonitors(store, ())
         self._fed: int | None = None  # the last height fed to the monitors; None: not started
-        # State after block ``_fed``, as far as the monitors asked for it (``_StateAt``).
-        self._state_cache: dict[str, Any] = {}
         # Blocks the node announced after their durable commit, not yet fed: the same data
         # the store holds, without reading it back (``attach``). A gap is read from the store.
         self._announced: dict[int, _Block] = {}
@@ -241,17 +281,15 @@ class Supervisor:
 
     def _catch_up(self, write: bool) -> int:
         if self._fed is None:
-            self._monitors = tuple(self._make_monitors())
+            self._monitors = BlockMonitors(self.store, self._make_monitors())
             self._fed = -1
-            self._state_cache = {}
             supervised = self.store.supervised_height()
             self._stored = -1 if supervised is None else supervised
             self._unwritten_alerts, self._unwritten_blocks = [], 0
             self._next_id = self.store.last_alert_id() + 1
         recorded = 0
         for block in self._blocks_from(self._fed + 1):
-            self._advance_cache(block.changes)
-            found = self._feed(block.header, block.receipts)
+            found = self._monitors.feed(block.header, block.receipts, block.changes)
             self._fed = block.header.height
             if block.header.height <= self._stored:
                 continue  # replaying what was recorded before a restart
@@ -294,24 +332,6 @@ class Supervisor:
                 self._announced.clear()
             self._announced[block.header.height] = block
         self._wake.set()
-
-    def _advance_cache(self, changes: Mapping[str, bytes | None]) -> None:
-        """Bring the state cache to the block whose ``changes`` these are."""
-        cache = self._state_cache
-        if len(cache) > STATE_CACHE_MAX:
-            cache.clear()
-        for key, raw in changes.items():
-            if key in cache:
-                cache[key] = None if raw is None else decode(raw, namespace_type(key))
-
-    def _feed(self, header: Header, receipts: Sequence[Receipt]) -> list[Alert]:
-        ctx = StoreContext(self.store, header.height, header.timestamp_ms, self._state_cache)
-        return [
-            alert
-            for movement in movements_of(header.height, header.timestamp_ms, receipts)
-            for monitor in self._monitors
-            for alert in monitor.observe(movement, ctx)
-        ]
 
     def _record_of(self, alert: Alert) -> AlertRecord:
         detail = _Detail(alert.parties, alert.txs, dict(alert.facts))
