@@ -210,3 +210,11 @@ def test_a_key_that_is_not_the_partys_is_refused(page: Any, site: Site) -> None:
     assert page.context.cookies() == [] or all(
         c["name"] != "rantai_session" for c in page.context.cookies()
     )
+
+
+def test_the_api_docs_render_in_the_browser(page: Any, site: Site) -> None:
+    """Swagger UI and ReDoc draw the API from the node's own assets, under the page's CSP."""
+    page.goto("/docs")
+    page.get_by_text("/v1/transactions").first.wait_for()
+    page.goto("/redoc")
+    page.get_by_text("/v1/transactions").first.wait_for()

@@ -5,6 +5,9 @@ Over the API tests' world, and over a small app for what the node's app does not
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,7 +23,7 @@ from tests.api.support import World, app_for
 from tests.web.support import log_in
 
 from rantai.api import api_context
-from rantai.web.headers import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
+from rantai.web.headers import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware, docs_policy
 
 pytestmark = pytest.mark.anyio
 
@@ -220,3 +223,19 @@ async def test_other_scopes_reach_the_app_untouched() -> None:
     scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
     await SecurityHeadersMiddleware(app)(scope, receive, send)
     assert seen == [(scope, receive, send)]
+
+
+async def test_the_docs_pages_allow_exactly_their_own_inline_scripts(
+    client: httpx.AsyncClient,
+) -> None:
+    swagger = await client.get("/docs")
+    policy = swagger.headers["content-security-policy"]
+    (inline,) = re.findall(r"<script>(.*?)</script>", swagger.text, re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+    assert f"script-src 'self' 'sha256-{digest}';" in policy
+    assert "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+    assert swagger.headers["x-content-type-options"] == "nosniff"
+    redoc = await client.get("/redoc")
+    assert redoc.headers["content-security-policy"] == docs_policy(b"")
+    assert "style-src 'self' 'unsafe-inline'" in docs_policy(b"")
+    assert "frame-ancestors 'none'" in docs_policy(b"")
