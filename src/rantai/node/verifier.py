@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from rantai.core.errors import Malformed
 from rantai.core.tx import SignedTx, check_envelope, decode_checked
+from rantai.node.orphans import exit_with_parent
 
 __all__ = ["Admitted", "Refused", "Verifier"]
 
@@ -44,9 +45,10 @@ def _check_chunk(chain_id: str, raws: Sequence[bytes]) -> list[tuple[str, str] |
     return results
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
     # Ctrl-C reaches the whole process group; the parent shuts the pool down in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
 
 
 class Verifier:
@@ -56,7 +58,7 @@ class Verifier:
         self.chain_id = chain_id
         self.workers = workers
         self._pool = (
-            ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+            ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
             if workers > 0
             else None
         )

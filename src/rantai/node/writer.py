@@ -28,6 +28,7 @@ from typing import IO, Final
 
 import msgspec
 
+from rantai.node.orphans import exit_with_parent
 from rantai.store import open_store
 from rantai.store.base import BlockRecord, StoreError
 
@@ -115,6 +116,7 @@ def _receive(stream: IO[bytes]) -> bytes | None:
 def _serve(target: str) -> None:
     # Ctrl-C reaches the whole process group; the node closes the writer in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     encoder = msgspec.msgpack.Encoder()
     try:

@@ -1,0 +1,38 @@
+"""Child process for the orphan test: a node with a writer process and a verifier pool.
+
+Run as: python orphan_child.py DATA_DIR. Prints the pids of its child processes, then waits
+to be killed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from tests.node.test_held import envelope
+
+from rantai.node.datadir import open_node
+from rantai.node.node import NodeConfig
+
+
+def children() -> list[int]:
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        with open(f"/proc/{os.getpid()}/task/{task}/children") as listed:
+            found += [int(pid) for pid in listed.read().split()]
+    return found
+
+
+def main(data: Path) -> None:
+    node = open_node(data, NodeConfig(verify_workers=2, write_process=True, block_wait_ms=1))
+    node.start()
+    ids = [r.tx_id for r in node.submit([envelope(n) for n in range(100)]) if r.tx_id]
+    node.wait(ids, timeout_s=30)
+    print(" ".join(map(str, children())), flush=True)
+    time.sleep(600)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
