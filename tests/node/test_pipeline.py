@@ -66,6 +66,26 @@ def gated_node(tmp_path: Path, config: NodeConfig | None = None) -> tuple[Node, 
     return Node(store, key_of("node"), config, clock_ms=Clock()), store
 
 
+def node_with_writer_process(tmp_path: Path, block_txs_max: int) -> Node:
+    """A started node over the market, writing from a writer process."""
+    node = new_node(tmp_path)
+    market(node)
+    node.stop()
+    node.store.close()
+    config = NodeConfig(block_txs_max=block_txs_max, block_wait_ms=1, write_process=True)
+    node = open_node(tmp_path, config)
+    node.start()
+    return node
+
+
+def wait_for_failure(node: Node) -> None:
+    """Wait (up to 5 s) until the node has recorded why it stopped."""
+    for _ in range(500):
+        if node._write_failure is not None:
+            return
+        threading.Event().wait(0.01)
+
+
 def transfers(node: Node, count: int, nonce_from: int = 0) -> list[bytes]:
     return [
         build_envelope(
@@ -277,12 +297,7 @@ def test_subscribers_hear_each_block_once_in_order_with_its_state_applied(
 
 
 def test_a_writer_process_commits_what_the_node_executes(tmp_path: Path) -> None:
-    node = new_node(tmp_path, config=NodeConfig(block_txs_max=7, block_wait_ms=1))
-    market(node)
-    node.stop()
-    node.store.close()
-    node = open_node(tmp_path, NodeConfig(block_txs_max=7, block_wait_ms=1, write_process=True))
-    node.start()
+    node = node_with_writer_process(tmp_path, block_txs_max=7)
     try:
         ids = [a.tx_id for a in node.submit(transfers(node, 40)) if a.tx_id]
         found = node.wait(ids, timeout_s=WAIT_S)
@@ -300,12 +315,7 @@ def test_a_writer_process_commits_what_the_node_executes(tmp_path: Path) -> None
 
 
 def test_a_writer_process_that_dies_stops_the_node(tmp_path: Path) -> None:
-    node = new_node(tmp_path)
-    market(node)
-    node.stop()
-    node.store.close()
-    node = open_node(tmp_path, NodeConfig(block_txs_max=5, block_wait_ms=1, write_process=True))
-    node.start()
+    node = node_with_writer_process(tmp_path, block_txs_max=5)
     try:
         durable = node.ledger.head
         process = node._writer_process
@@ -313,10 +323,7 @@ def test_a_writer_process_that_dies_stops_the_node(tmp_path: Path) -> None:
         process._process.kill()
         process._process.wait()
         node.submit(transfers(node, 5))
-        for _ in range(500):
-            if node._write_failure is not None:
-                break
-            threading.Event().wait(0.01)
+        wait_for_failure(node)
         assert isinstance(node._write_failure, StoreError)
         assert node.ledger.head == durable
         with pytest.raises(InvariantError, match="could not be written"):
@@ -337,10 +344,7 @@ def test_a_subscriber_that_raises_stops_the_node_with_the_reason(tmp_path: Path)
     node.start()
     try:
         node.submit(transfers(node, 5))
-        for _ in range(500):
-            if node._write_failure is not None:
-                break
-            threading.Event().wait(0.01)
+        wait_for_failure(node)
         assert isinstance(node._write_failure, RuntimeError)
         with pytest.raises(InvariantError, match="could not be written"):
             node.produce_block()

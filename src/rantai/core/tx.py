@@ -191,6 +191,10 @@ def decode_checked(raw: bytes) -> SignedTx:
     Raises Malformed only if ``raw`` does not decode, which a passed envelope always does.
     """
     envelope, body = decode_envelope(raw)
+    return _signed_tx(raw, envelope, body)
+
+
+def _signed_tx(raw: bytes, envelope: Envelope, body: TxBody) -> SignedTx:
     return SignedTx(
         tx_id=sha256(raw),
         chain_id=envelope.chain_id,
@@ -227,12 +231,4 @@ def check_envelope(raw: bytes, chain_id: str, *, verify_signature: bool = True) 
             raise Malformed(codes.BAD_SIGNATURE, "signature does not verify")
     check_party_id(envelope.sender, "sender")
     body.check_form()
-    return SignedTx(
-        tx_id=sha256(raw),
-        chain_id=envelope.chain_id,
-        sender=envelope.sender,
-        nonce=envelope.nonce,
-        public_key=envelope.public_key,
-        body=body,
-        raw=raw,
-    )
+    return _signed_tx(raw, envelope, body)
