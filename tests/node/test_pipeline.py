@@ -351,3 +351,23 @@ def test_a_subscriber_that_raises_stops_the_node_with_the_reason(tmp_path: Path)
     finally:
         node.stop()
     node.store.close()
+
+
+@pytest.mark.postgres
+def test_a_writer_process_commits_to_postgresql(tmp_path: Path, postgres_dsn: str) -> None:
+    node = new_node(tmp_path, store=postgres_dsn)
+    market(node)
+    node.stop()
+    node.store.close()
+    node = open_node(tmp_path, NodeConfig(block_txs_max=6, block_wait_ms=1, write_process=True))
+    node.start()
+    try:
+        ids = [a.tx_id for a in node.submit(transfers(node, 30)) if a.tx_id]
+        found = node.wait(ids, timeout_s=WAIT_S)
+        assert [found[i][1].code for i in ids] == [codes.OK] * 30
+    finally:
+        node.stop()
+    report = audit(node.store)
+    assert report.ok, report.failure
+    assert report.state_root == node.ledger.tree.root
+    node.store.close()
