@@ -17,18 +17,8 @@ from starlette.responses import Response
 from rantai.api.context import ApiContext
 from rantai.api.errors import NOT_FOUND, ApiError, JsonResponse
 from rantai.api.schemas import error_responses
+from rantai.api.views import bond_schedule
 from rantai.core.ballots import Ballot, ballot_key
-from rantai.core.bonds import (
-    BondState,
-    BondTerms,
-    Certification,
-    bond_key,
-    bond_state_key,
-    certification_key,
-    distribution_kind,
-    periods_paid,
-    redemption,
-)
 from rantai.core.distributions import Distribution, distribution_key
 from rantai.core.ids import INSTRUMENT_CODE_PATTERN
 from rantai.core.jsonform import to_json
@@ -124,22 +114,10 @@ def lifecycle_routes(ctx: ApiContext) -> APIRouter:
     )
     def schedule_route(code: CodeParam) -> Response:
         """A bond's or sukuk's terms, its payment schedule and what has been paid."""
-        terms: BondTerms = found(bond_key(code), f"bond or sukuk terms for {code}")
-        state: BondState = found(bond_state_key(code), f"state for {code}")
-        certification: Certification | None = values.get(certification_key(code))
-        periods = [{**to_json(p), "paid": paid} for p, paid in periods_paid(terms, state)]
-        redeemed_on, price_bp = redemption(terms, state)
-        return JsonResponse(
-            {
-                "instrument": code,
-                "payment_kind": distribution_kind(terms),
-                "terms": to_json(terms),
-                "state": to_json(state),
-                "certification": None if certification is None else to_json(certification),
-                "periods": periods,
-                "redemption": {"date": redeemed_on, "price_bp": price_bp},
-            }
-        )
+        schedule = bond_schedule(values, code)
+        if schedule is None:
+            raise ApiError(NOT_FOUND, f"no bond or sukuk terms for {code}")
+        return JsonResponse(schedule)
 
     @router.get(
         "/v1/instruments/{code}/records/{name}",

@@ -27,18 +27,8 @@ from rantai.api.policy import (
     position_visible,
     tx_subjects,
 )
+from rantai.api.views import bond_schedule
 from rantai.core.block import Header, Receipt
-from rantai.core.bonds import (
-    BondState,
-    BondTerms,
-    Certification,
-    bond_key,
-    bond_state_key,
-    certification_key,
-    distribution_kind,
-    periods_paid,
-    redemption,
-)
 from rantai.core.encoding import decode
 from rantai.core.ids import ACCOUNT_ID_PATTERN, INSTRUMENT_CODE_PATTERN
 from rantai.core.jsonform import to_json
@@ -214,20 +204,16 @@ def instrument(web: Web, request: Request, viewer: LoggedIn, code: Code) -> Resp
 
 
 def _calendar(values: Mapping[str, Any], code: str) -> dict[str, Any] | None:
-    """A bond's or sukuk's schedule from its terms on the ledger, with what has been paid."""
-    terms: BondTerms | None = values.get(bond_key(code))
-    state: BondState | None = values.get(bond_state_key(code))
-    if terms is None or state is None:
+    """A bond's or sukuk's schedule (the API's ScheduleInfo), with what the page shows."""
+    schedule = bond_schedule(values, code)
+    if schedule is None:
         return None
-    certification: Certification | None = values.get(certification_key(code))
-    on, price_bp = redemption(terms, state)
+    price_bp = schedule["redemption"]["price_bp"]
     return {
-        "payment_kind": distribution_kind(terms),
-        "structure": terms.structure,
-        "asset": terms.asset,
-        "certification": certification,
-        "periods": [{**to_json(p), "paid": paid} for p, paid in periods_paid(terms, state)],
-        "maturity": on,
+        **schedule,
+        "structure": schedule["terms"]["structure"],
+        "asset": schedule["terms"]["asset"],
+        "maturity": schedule["redemption"]["date"],
         "price": f"{price_bp // 100}.{price_bp % 100:02d}%",
     }
 
