@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from rantai.bench.run import process_tree_cpu_s
+from rantai.bench.run import child_pids, process_tree_cpu_s
 
 FIGURES = (
     "e2e_tx_per_s",
@@ -70,14 +70,6 @@ def test_process_tree_cpu_counts_a_living_grandchild() -> None:
             assert child.stdout.readline() == "burnt\n"
             assert process_tree_cpu_s(os.getpid()) - started >= 0.4
         finally:
-            for grandchild in _children(child.pid):
+            for grandchild in child_pids(child.pid):
                 os.kill(grandchild, 9)
             child.kill()
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as children:
-            found += [int(c) for c in children.read().split()]
-    return found

@@ -13,16 +13,9 @@ from pathlib import Path
 
 from tests.node.test_held import envelope
 
+from rantai.bench.run import child_pids
 from rantai.node.datadir import open_node
 from rantai.node.node import NodeConfig
-
-
-def children() -> list[int]:
-    found: list[int] = []
-    for task in os.listdir(f"/proc/{os.getpid()}/task"):
-        with open(f"/proc/{os.getpid()}/task/{task}/children") as listed:
-            found += [int(pid) for pid in listed.read().split()]
-    return found
 
 
 def main(data: Path) -> None:
@@ -30,7 +23,7 @@ def main(data: Path) -> None:
     node.start()
     ids = [r.tx_id for r in node.submit([envelope(n) for n in range(100)]) if r.tx_id]
     node.wait(ids, timeout_s=30)
-    print(" ".join(map(str, children())), flush=True)
+    print(" ".join(map(str, child_pids(os.getpid()))), flush=True)
     time.sleep(600)
 
 

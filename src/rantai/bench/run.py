@@ -43,7 +43,7 @@ from rantai.node.datadir import ChainFiles
 from rantai.node.node import Node
 from rantai.store import open_store
 
-__all__ = ["BenchConfig", "run_bench", "TARGETS"]
+__all__ = ["TARGETS", "BenchConfig", "child_pids", "process_tree_cpu_s", "run_bench"]
 
 CORE_BATCH_TXS: Final = 2_000
 E2E_CLIENTS: Final = 4
@@ -116,11 +116,19 @@ def process_tree_cpu_s(pid: int) -> float:
             # stime are fields 14 and 15 of the whole line.
             fields = stat[stat.rindex(")") + 2 :].split()
             total += int(fields[11]) + int(fields[12])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(c) for c in (task / "children").read_text().split())
+            pending.extend(child_pids(current))
         except (OSError, ValueError):
             continue  # exited meanwhile
     return total / ticks
+
+
+def child_pids(pid: int) -> list[int]:
+    """The pids of process ``pid``'s living children, from /proc (Linux)."""
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
 
 
 def measure_core(node: Node, shares: list[list[bytes]]) -> tuple[float, float]:

@@ -60,10 +60,6 @@ class HeldTxs:
                 del self._by_sender[sender]
         return tx
 
-    def senders(self) -> list[str]:
-        """The senders with held transactions."""
-        return list(self._by_sender)
-
     def next_deadline(self) -> float | None:
         """When the oldest held transaction must be ordered; None when none is held."""
         while self._deadlines:

@@ -93,10 +93,6 @@ class WriterProcess:
             self._process.kill()
             self._process.wait()
 
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
 
 def _send(stream: IO[bytes], payload: bytes) -> None:
     stream.write(len(payload).to_bytes(_LENGTH_BYTES, "big") + payload)

@@ -227,8 +227,7 @@ class DeclareProfit(TxBody, frozen=True, tag="declare_profit"):
 
     def check_form(self) -> None:
         check_instrument_code(self.instrument)
-        if not 1 <= self.period <= limits.SCHEDULE_PERIODS_MAX:
-            raise Malformed(codes.BAD_FIELD, "period: 1-based")
+        _check_period(self.period)
         if not 0 <= self.amount <= limits.AMOUNT_MAX:
             raise Malformed(codes.BAD_AMOUNT, "amount: 0 to AMOUNT_MAX")
 
@@ -266,8 +265,7 @@ class PayPeriod(TxBody, frozen=True, tag="pay_period"):
 
     def check_form(self) -> None:
         check_instrument_code(self.instrument)
-        if not 1 <= self.period <= limits.SCHEDULE_PERIODS_MAX:
-            raise Malformed(codes.BAD_FIELD, "period: 1-based")
+        _check_period(self.period)
         check_slug(self.record, "record")
 
     def apply(self, ctx: TxContext) -> None:
@@ -604,3 +602,8 @@ class SettlePuts(TxBody, frozen=True, tag="settle_puts"):
             units=sum(u for _, u in holders),
             due=due,
         )
+
+
+def _check_period(period: int) -> None:
+    if not 1 <= period <= limits.SCHEDULE_PERIODS_MAX:
+        raise Malformed(codes.BAD_FIELD, "period: 1-based")
