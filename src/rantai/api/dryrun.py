@@ -25,7 +25,7 @@ from rantai.core.errors import Malformed
 from rantai.core.explain import explain, what_if
 from rantai.core.jsonform import body_from_json, to_json
 from rantai.core.kinds.policies import SetRules
-from rantai.core.records import party_key
+from rantai.core.records import balance_key, party_key
 
 __all__ = ["router"]
 
@@ -111,11 +111,14 @@ def what_if_route(
     node = ctx.node
     with node.block_lock:
         head = node.ledger.head
-        held = node.indexes.holders.get(code) or {}
-        holdings = sorted(held.items())
+        values = node.ledger.values
+        holdings = [
+            (account, values[balance_key(account, code)])
+            for account in node.ledger.index.accounts_holding(code)
+        ]
         height = head.height if head else 0
         timestamp_ms = head.timestamp_ms if head else 0
-        found = what_if(node.ledger.values, timestamp_ms, code, body.rules, body.terms, holdings)
+        found = what_if(values, timestamp_ms, code, body.rules, body.terms, holdings)
     holders = len({account.rsplit(":", 1)[0] for account, _ in holdings})
     return JsonResponse(
         {"instrument": code, "height": height, "holders": holders, "findings": to_json(list(found))}

@@ -23,12 +23,13 @@ from typing import Any
 import rantai.core.kinds  # noqa: F401 -- registers every kind and state namespace before a load
 from rantai.core import codes, limits
 from rantai.core.block import Header, Receipt, header_hash, receipts_root, txs_root
-from rantai.core.encoding import decode, encode
+from rantai.core.encoding import encode
 from rantai.core.errors import InvariantError, Rejection, invariant
 from rantai.core.records import CHAIN_KEY, ChainConfig, Party, nonce_key, party_key
 from rantai.core.registers import StateIndex
-from rantai.core.state import DELETED, StateView, namespace_type
+from rantai.core.state import DELETED, StateView
 from rantai.core.tx import SignedTx, TxContext
+from rantai.core.values import StateValues
 from rantai.crypto.hashing import ZERO_DIGEST, sha256
 from rantai.crypto.smt import StateTree
 
@@ -51,9 +52,19 @@ class BlockOutcome:
     changes: dict[str, bytes | None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """A block executed but not yet applied: its changes encoded and decoded."""
+
+    header: Header
+    header_hash: bytes
+    changes: dict[str, bytes | None]
+    decoded: dict[str, Any]
+
+
 class Ledger:
-    """Applied state (decoded values, the ordered indexes) and its head, and the blocks
-    executed past it.
+    """Applied state (``values``, the ordered indexes) and its head, and the blocks executed
+    past it.
 
     A block is *staged* when it has executed: its header exists, the state tree and ``tip``
     include it, and later blocks execute on top of it through ``StateView``'s pending
@@ -62,8 +73,8 @@ class Ledger:
     never sees a block a crash could still lose. ``execute_block`` does both at once.
     """
 
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
+    def __init__(self, values: StateValues | None = None) -> None:
+        self.values = StateValues() if values is None else values
         self.index = StateIndex()
         self.tree = StateTree()  # at ``tip``: it includes the staged blocks
         self.head: Header | None = None
@@ -72,23 +83,26 @@ class Ledger:
         self.tip_hash: bytes = ZERO_DIGEST
         # The staged blocks' changes, oldest first, and merged: key -> newest staged value or
         # DELETED, with the height that wrote it (so applying an older block keeps it).
-        self._staged: deque[tuple[Header, bytes, dict[str, Any]]] = deque()
+        self._staged: deque[_Staged] = deque()
         self._pending: dict[str, Any] = {}
         self._pending_height: dict[str, int] = {}
 
     @classmethod
-    def load(cls, items: Iterable[tuple[str, bytes]], head: Header) -> Ledger:
+    def load(
+        cls, items: Iterable[tuple[str, bytes]], head: Header, values: StateValues | None = None
+    ) -> Ledger:
         """Rebuild a ledger from stored ``(key, value)`` pairs and check it against ``head``.
+
+        ``values`` is the empty ``StateValues`` to fill (a node passes one with a lock).
 
         Raises InvariantError when the rebuilt state root differs from the header's.
         """
-        ledger = cls()
-        leaves = []
-        for key, raw in items:
-            ledger.values[key] = decode(raw, namespace_type(key))
-            leaves.append((state_path(key), sha256(raw)))
-        ledger.tree = StateTree.build(leaves)
-        ledger.index = StateIndex.build(ledger.values)
+        ledger = cls(values)
+        values = ledger.values
+        values.load(items)
+        # Generators, not lists: at millions of keys a list of pairs would outweigh the tree.
+        ledger.tree = StateTree.build((state_path(k), sha256(raw)) for k, raw in values.raw_items())
+        ledger.index = StateIndex.build(values)
         if ledger.tree.root != head.state_root:
             raise InvariantError(
                 f"stored state root {ledger.tree.root.hex()} differs from header "
@@ -157,7 +171,7 @@ class Ledger:
         )
         self.tip = header
         self.tip_hash = header_hash(header)
-        self._staged.append((header, self.tip_hash, decoded))
+        self._staged.append(_Staged(header, self.tip_hash, changes, decoded))
         pending, pending_height = self._pending, self._pending_height
         for key, value in decoded.items():
             pending[key] = value
@@ -185,23 +199,23 @@ class Ledger:
         """Apply the oldest staged block to ``values``, ``index`` and ``head``; return its
         header. Call once the block is durable."""
         invariant(bool(self._staged), "no staged block to apply")
-        header, hash_, decoded = self._staged.popleft()
+        staged = self._staged.popleft()
+        header, decoded = staged.header, staged.decoded
         values, index = self.values, self.index
         pending, pending_height = self._pending, self._pending_height
         height = header.height
         for key, value in decoded.items():
             if value is DELETED:
-                del values[key]
                 index.update(key, present=False)
-            else:
-                if key not in values:
-                    index.update(key, present=True)
-                values[key] = value
+            elif key not in values:
+                index.update(key, present=True)
+        values.apply(staged.changes, decoded)
+        for key in decoded:
             if pending_height[key] == height:
                 del pending[key]
                 del pending_height[key]
         self.head = header
-        self.head_hash = hash_
+        self.head_hash = staged.header_hash
         return header
 
 

@@ -89,6 +89,17 @@ class StateIndex:
         accounts: Iterable[str] = self._holders.get(instrument, ())
         return accounts
 
+    def holders(self, instrument: str) -> SortedSet | None:
+        """The sorted set of accounts holding ``instrument``, or None when none does.
+
+        The index's own set, for paging with ``irange``: a reader must hold the lock the
+        ledger's writer holds, and must not change it."""
+        return self._holders.get(instrument)
+
+    def held_instruments(self) -> Iterable[str]:
+        """The instruments somebody holds, in no order."""
+        return self._holders.keys()
+
     def keys_with_prefix(self, prefix: str) -> Iterator[str]:
         """Committed keys of a scannable namespace that start with ``prefix``, in order."""
         invariant(is_scannable(prefix), f"{prefix!r} is not in a scannable namespace")

@@ -131,6 +131,19 @@ static int arena_reserve(Arena *arena, size_t extra) {
     return 0;
 }
 
+/* Give back the room past `used` (the arena grew by half at a time while a build streamed its
+   leaves in). Keeps the array as it is if the allocator cannot shrink it. */
+static void arena_trim(Arena *arena) {
+    if (arena->used == 0 || arena->used == arena->capacity) {
+        return;
+    }
+    char *items = realloc(arena->items, (size_t)arena->used * arena->item_size);
+    if (items != NULL) {
+        arena->items = items;
+        arena->capacity = arena->used;
+    }
+}
+
 /* Make `copy` (empty) hold the same items as `arena`, in a new array; -1 if out of memory. */
 static int arena_copy(Arena *copy, const Arena *arena) {
     if (arena->used == 0) {
@@ -557,39 +570,58 @@ static int copy_pair(PyObject *pair, Leaf *leaf) {
 }
 
 static PyObject *tree_build(PyTypeObject *type, PyObject *leaves_in) {
-    /* A list of our own: reading an odd leaf may run Python code, which must not be able to
-       change the list under the loop below. */
-    PyObject *pairs = PySequence_List(leaves_in);
-    if (pairs == NULL) {
+    /* The leaves are read one at a time from an iterator, straight into the arena: a list of
+       millions of (path, digest) tuples would cost more memory than the tree itself. */
+    PyObject *iterator = PyObject_GetIter(leaves_in);
+    if (iterator == NULL) {
         return NULL;
     }
-    Py_ssize_t count = PyList_GET_SIZE(pairs);
     Tree *tree = (Tree *)type->tp_alloc(type, 0);
     if (tree == NULL) {
-        Py_DECREF(pairs);
+        Py_DECREF(iterator);
         return NULL;
     }
     tree_init_empty(tree);
-    if ((size_t)count >= INDEX_LIMIT || arena_reserve(&tree->leaves, (size_t)count) ||
-        arena_reserve(&tree->branches, (size_t)count)) {
-        Py_DECREF(pairs);
+    Py_ssize_t hint = PyObject_LengthHint(leaves_in, 0);
+    if (hint < 0 || ((size_t)hint < INDEX_LIMIT && arena_reserve(&tree->leaves, (size_t)hint))) {
+        Py_DECREF(iterator);
         Py_DECREF(tree);
-        return PyErr_NoMemory();
+        return hint < 0 ? NULL : PyErr_NoMemory();
     }
-    Leaf *leaves = (Leaf *)tree->leaves.items;
-    for (Py_ssize_t i = 0; i < count; i++) {
-        if (copy_pair(PyList_GET_ITEM(pairs, i), &leaves[i])) {
-            Py_DECREF(pairs);
+    PyObject *pair;
+    while ((pair = PyIter_Next(iterator)) != NULL) {
+        if (arena_reserve(&tree->leaves, 1)) {
+            Py_DECREF(pair);
+            Py_DECREF(iterator);
+            Py_DECREF(tree);
+            return PyErr_NoMemory();
+        }
+        Leaf *leaf = (Leaf *)tree->leaves.items + tree->leaves.used;
+        int copied = copy_pair(pair, leaf);
+        Py_DECREF(pair);
+        if (copied) {
+            Py_DECREF(iterator);
             Py_DECREF(tree);
             return NULL;
         }
+        tree->leaves.used++;
     }
-    Py_DECREF(pairs);
-    tree->leaves.used = (uint32_t)count;
+    Py_DECREF(iterator);
+    if (PyErr_Occurred()) {
+        Py_DECREF(tree);
+        return NULL;
+    }
+    uint32_t count = tree->leaves.used;
+    arena_trim(&tree->leaves);
+    Leaf *leaves = (Leaf *)tree->leaves.items;
+    if (arena_reserve(&tree->branches, count)) {
+        Py_DECREF(tree);
+        return PyErr_NoMemory();
+    }
     /* No other thread can see the new tree yet: no need to mark it busy. */
     PyThreadState *saved = count >= GIL_RELEASE_CHANGES_MIN ? PyEval_SaveThread() : NULL;
     qsort(leaves, (size_t)count, sizeof(Leaf), compare_leaf_paths);
-    int linked = link_sorted(tree, (uint32_t)count);
+    int linked = link_sorted(tree, count);
     if (linked == 0) {
         rehash_root(tree);
     }

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rantai.core.block import BlockSignature, Header, Receipt, header_hash, signature_valid
-from rantai.core.encoding import decode, encode
+from rantai.core.encoding import decode
 from rantai.core.errors import InvariantError, Malformed
 from rantai.core.ledger import Ledger
 from rantai.core.tx import SignedTx, check_envelope, decode_envelope
@@ -240,10 +240,10 @@ def _check_current_state(store: Store, ledger: Ledger, report: AuditReport) -> N
     expected = ledger.values
     seen = 0
     for key, raw in store.iter_state():
-        value = expected.get(key)
-        if value is None:
+        replayed = expected.raw(key)
+        if replayed is None:
             raise AuditFailure(_head(ledger), f"stored state has key {key!r} that replay does not")
-        if encode(value) != raw:
+        if replayed != raw:
             raise AuditFailure(_head(ledger), f"stored state of {key!r} differs from replay")
         seen += 1
     if seen != len(expected):

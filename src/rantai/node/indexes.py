@@ -8,16 +8,17 @@ block lock (so a reader holding that lock sees them agree with the head).
 
 | index | maps |
 |---|---|
-| ``holders`` | instrument -> account -> amount, accounts sorted |
-| ``positions`` | account -> instrument -> amount (a plain dict: sorted when read) |
 | ``parties`` | sorted party ids |
 | ``instruments`` | sorted instrument codes |
 | ``settlements_by_party`` | party -> sorted ids of instructions it is on (a leg or an affirmer) |
 | ``settlements_by_kind`` | instrument kind -> sorted ids of the instructions moving that kind |
 
-An account holds few instruments, and there is one map per account: a plain dict costs
-~200 bytes where a ``SortedDict`` cost ~1.5 KiB (measured: 173 MB of indexes at 100,000
-accounts before, most of it these), so positions are sorted when listed instead.
+Holdings are the core's own index (``Ledger.index.holders``: per instrument, the accounts
+holding it, sorted), and amounts are read from the state, not copied here: at a million
+accounts every byte per account counts (docs/decisions/state-values.md). An account's
+positions are found by asking each instrument's holders: a set lookup per instrument.
+Parties are a ``SortedList``, not a ``SortedSet``: the set beside it would cost ~50 bytes a
+party for membership tests only toggles make.
 
 Zero balances are absent from state, so they are absent here too. An instruction's legs and
 affirmers never change once proposed (only its state does), so the settlement indexes only
@@ -26,10 +27,10 @@ grow; a listing reads each instruction's state from the head state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sortedcontainers import SortedDict, SortedSet
+from sortedcontainers import SortedList, SortedSet
 
 from rantai.core.ids import account_owner
 
@@ -53,18 +54,19 @@ class Indexes:
     """The head state's listings; see the module docstring. Not thread-safe by itself."""
 
     def __init__(self) -> None:
-        self.holders: dict[str, Any] = {}  # instrument -> SortedDict[account, amount]
-        self.positions: dict[str, dict[str, int]] = {}  # account -> instrument -> amount
-        self.parties: Any = SortedSet()
+        self.parties: Any = SortedList()
         self.instruments: Any = SortedSet()
         self.settlements_by_party: dict[str, Any] = {}  # party -> SortedSet[instruction]
         self.settlements_by_kind: dict[str, Any] = {}  # instrument kind -> SortedSet[instruction]
 
     @classmethod
     def build(cls, values: Mapping[str, Any]) -> Indexes:
-        """Index every key of ``values`` (decoded state): linear in the state, once."""
+        """Index every key of ``values`` (the head state): linear in the state, once.
+
+        Only settlement instructions are read; the other indexes need a key's presence."""
         indexes = cls()
-        indexes._update(((key, value) for key, value in values.items()), values)
+        for key in values:
+            indexes._update(key, True, values)
         return indexes
 
     def apply(self, changes: Iterable[str], values: Mapping[str, Any]) -> None:
@@ -72,26 +74,16 @@ class Indexes:
 
         ``values`` is the state after the block: a changed key absent from it was deleted.
         """
-        self._update(((key, values.get(key)) for key in changes), values)
+        for key in changes:
+            self._update(key, key in values, values)
 
-    def _update(self, items: Iterable[tuple[str, Any]], values: Mapping[str, Any]) -> None:
-        for key, value in items:
-            if key.startswith(_BAL):
-                self._set_balance(key, value)
-            elif key.startswith(_PARTY):
-                _toggle(self.parties, key[len(_PARTY) :], value is not None)
-            elif key.startswith(_INSTRUMENT):
-                _toggle(self.instruments, key[len(_INSTRUMENT) :], value is not None)
-            elif key.startswith(_SETTLEMENT) and value is not None:
-                self._add_settlement(value, values)
-
-    def _set_balance(self, key: str, amount: int | None) -> None:
-        parsed = parse_balance_key(key)
-        if parsed is None:
-            return
-        account, instrument = parsed
-        _put(self.holders, instrument, account, amount, SortedDict)
-        _put(self.positions, account, instrument, amount, dict)
+    def _update(self, key: str, present: bool, values: Mapping[str, Any]) -> None:
+        if key.startswith(_PARTY):
+            _toggle(self.parties, key[len(_PARTY) :], present)
+        elif key.startswith(_INSTRUMENT):
+            _toggle(self.instruments, key[len(_INSTRUMENT) :], present)
+        elif key.startswith(_SETTLEMENT) and present:
+            self._add_settlement(values[key], values)
 
     def _add_settlement(self, instruction: Any, values: Mapping[str, Any]) -> None:
         """Index a settlement instruction (``rantai.core.settlement.Instruction``) under its
@@ -112,25 +104,7 @@ class Indexes:
 
 def _toggle(members: Any, member: str, present: bool) -> None:
     if present:
-        members.add(member)
+        if member not in members:  # a SortedList keeps duplicates
+            members.add(member)
     else:
         members.discard(member)
-
-
-def _put(
-    outer: dict[str, Any],
-    first: str,
-    second: str,
-    amount: int | None,
-    new_inner: Callable[[], MutableMapping[str, int]],
-) -> None:
-    inner = outer.get(first)
-    if amount is None:
-        if inner is not None:
-            inner.pop(second, None)
-            if not inner:
-                del outer[first]
-        return
-    if inner is None:
-        inner = outer[first] = new_inner()
-    inner[second] = amount

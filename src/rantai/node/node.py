@@ -35,6 +35,7 @@ from rantai.core.errors import InvariantError
 from rantai.core.ledger import BlockOutcome, Ledger
 from rantai.core.records import nonce_key
 from rantai.core.tx import SignedTx, decode_envelope
+from rantai.core.values import StateValues
 from rantai.crypto.keys import SigningKey
 from rantai.node.held import HeldTxs
 from rantai.node.indexes import Indexes
@@ -143,13 +144,15 @@ class Node:
         )
 
     def _load(self) -> Ledger:
+        # API threads read the values while the writer thread applies blocks.
+        values = StateValues(threading.Lock())
         height = self.store.head_height()
         if height is None:
-            return Ledger()
+            return Ledger(values)
         stored = self.store.get_header(height)
         if stored is None:
             raise InvariantError(f"store head {height} has no header")
-        return Ledger.load(self.store.iter_state(), decode(stored[1], Header))
+        return Ledger.load(self.store.iter_state(), decode(stored[1], Header), values)
 
     # --- genesis ------------------------------------------------------------------------
     def create_genesis(self, genesis_envelope: bytes) -> BlockOutcome:

@@ -25,7 +25,7 @@ from rantai.core.block import Header
 from rantai.core.encoding import decode, encode
 from rantai.core.errors import InvariantError
 from rantai.core.ledger import state_path
-from rantai.core.records import Instrument, Party, instrument_key, party_key
+from rantai.core.records import Instrument, Party, balance_key, instrument_key, party_key
 from rantai.crypto.hashing import sha256
 from rantai.crypto.merkle import inclusion_proof
 from rantai.crypto.smt import StateProof, StateTree
@@ -183,18 +183,18 @@ class Reader:
         """
         node = self.node
         with node.block_lock:
-            held = node.indexes.positions.get(account)
-            if held is None:
-                return Page([], None, _height(node))
+            index, values = node.ledger.index, node.ledger.values
             items: list[tuple[str, int]] = []
             more = False
-            for code in sorted(held):
+            for code in sorted(index.held_instruments()):
                 if (after is not None and code <= after) or not visible(code):
+                    continue
+                if account not in (index.holders(code) or ()):
                     continue
                 if len(items) == limit:
                     more = True
                     break
-                items.append((code, held[code]))
+                items.append((code, values[balance_key(account, code)]))
             return Page(items, items[-1][0] if more else None, _height(node))
 
     def holders(
@@ -209,11 +209,13 @@ class Reader:
         with node.block_lock:
             head = _height(node)
             if height is None or height == head:
-                held = node.indexes.holders.get(instrument)
+                held = node.ledger.index.holders(instrument)
                 if held is None:
                     return Page([], None, head)
                 accounts, more = _window(held, after, limit)
-                return Page([(a, held[a]) for a in accounts], accounts[-1] if more else None, head)
+                values = node.ledger.values
+                page = [(a, values[balance_key(a, instrument)]) for a in accounts]
+                return Page(page, accounts[-1] if more else None, head)
         if not 0 <= height < head:
             return None
         rows = self._holdings_at(height).get(instrument, [])
@@ -226,7 +228,7 @@ class Reader:
         """``(holders, height)`` of ``instrument`` at the head."""
         node = self.node
         with node.block_lock:
-            held = node.indexes.holders.get(instrument)
+            held = node.ledger.index.holders(instrument)
             return (0 if held is None else len(held)), _height(node)
 
     def _holdings_at(self, height: int) -> dict[str, list[tuple[str, int]]]:

@@ -1,0 +1,739 @@
+/* The ledger state's encoded values, in C: str keys -> bytes values at about a fifth of the
+memory a dict of decoded objects takes.
+
+An open-addressing hash table with linear probing over a power-of-two array of slots, each a
+64-bit hash and a pointer to an entry (16 bytes); an empty slot has no entry. An entry is one
+malloc: the key's UTF-8 length, the value's length, then the key's bytes and the value's
+bytes. The table grows x2 past a load of 3/4; a delete frees its entry and shifts the run
+behind it back (no tombstones), so lookups never wade through dead slots. The array does not
+shrink.
+
+The hash is fixed and unseeded (never Python's randomized str hash): the slots' layout, and
+so the iteration order, depend only on the operations applied, never on the process. It
+mixes the key eight bytes at a time (a multiply and a fold per word, as FNV-1a does per
+byte) and ends with splitmix64's finalizer, so that keys sharing long prefixes still spread
+over the low bits the slot index takes.
+
+Keys are stored as UTF-8; a str with lone surrogates (which strict UTF-8 cannot encode) is
+stored with "surrogatepass", which no other str encodes to, and decoded back the same way.
+
+update is all or nothing: it checks every item, then allocates everything the batch needs
+(a larger slot array, new entries), and only then changes the table, which cannot fail. If
+an allocation fails the table keeps its contents (a grown array holds the same keys).
+
+Threads: every method keeps the GIL from start to end and runs no Python code while it
+changes the table, so each call is atomic with respect to other Python threads. An iterator
+raises RuntimeError if the table's keys changed (an insert, a delete, a growth) since it was
+made, as a dict's does.
+*/
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+/* Capacity of the first slot array: 8 slots hold 6 keys. */
+#define MIN_CAPACITY 8
+/* Entry lengths are 32-bit: a key or value of 4 GiB is refused rather than truncated. */
+#define LENGTH_LIMIT UINT32_MAX
+
+typedef struct {
+    uint32_t key_length;
+    uint32_t value_length;
+    char bytes[]; /* the key, then the value */
+} Entry;
+
+#define ENTRY_SIZE(key_length, value_length) \
+    (offsetof(Entry, bytes) + (size_t)(key_length) + (size_t)(value_length))
+
+typedef struct {
+    uint64_t hash;
+    Entry *entry; /* NULL: the slot is empty */
+} Slot;
+
+typedef struct {
+    PyObject_HEAD
+    Slot *slots;
+    size_t capacity; /* 0 (no array yet) or a power of two */
+    size_t count;
+    size_t entry_bytes; /* sum of the sizes malloc'ed for entries */
+    uint64_t version;   /* bumped whenever the slots' layout changes; iterators check it */
+} Table;
+
+typedef struct {
+    PyObject_HEAD
+    Table *table; /* NULL once exhausted */
+    size_t position;
+    uint64_t version;
+} TableIterator;
+
+/* What update does with one item, decided before the table changes. */
+enum { ACT_NONE, ACT_DELETE, ACT_INSERT, ACT_REPLACE, ACT_SWAP, ACT_RESIZE };
+
+/* One item of an update batch, its bytes borrowed from objects the call keeps alive. */
+typedef struct {
+    const char *key;
+    const char *value; /* NULL: delete */
+    size_t key_length;
+    size_t value_length;
+    uint64_t hash;
+    Entry *found; /* the key's entry before the batch, if any */
+    Entry *fresh; /* ACT_INSERT and ACT_SWAP: the entry to put in */
+    PyObject *holder; /* the key's surrogatepass encoding, when made; owned */
+    int action;
+    int superseded; /* a later item of the batch has the same key */
+} Item;
+
+/* ---- hashing ---- */
+
+/* Eight bytes, little-endian whatever the machine, so that layouts agree across platforms;
+   compilers turn this into one load on little-endian machines. */
+static inline uint64_t load_word(const unsigned char *p) {
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
+}
+
+/* One word into the state. For a fixed word this is a bijection of the state, so keys that
+   differ in one word never collide; the fold brings the product's high bits down, where the
+   next multiply spreads them again. */
+static inline uint64_t mix_word(uint64_t state, uint64_t word) {
+    state = (state ^ word) * 0x9E3779B97F4A7C15ULL;
+    return state ^ (state >> 32);
+}
+
+static uint64_t hash_key(const char *key, size_t length) {
+    const unsigned char *p = (const unsigned char *)key;
+    /* The length goes in first, so that the zero padding of the last word is unambiguous. */
+    uint64_t state = 0xCBF29CE484222325ULL ^ ((uint64_t)length * 0xFF51AFD7ED558CCDULL);
+    size_t remaining = length;
+    for (; remaining >= 8; remaining -= 8, p += 8) {
+        state = mix_word(state, load_word(p));
+    }
+    if (remaining) {
+        uint64_t word = 0;
+        for (size_t i = 0; i < remaining; i++) {
+            word |= (uint64_t)p[i] << (8 * i);
+        }
+        state = mix_word(state, word);
+    }
+    /* splitmix64's finalizer: every bit of the state reaches the low bits. */
+    state = (state ^ (state >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    state = (state ^ (state >> 27)) * 0x94D049BB133111EBULL;
+    return state ^ (state >> 31);
+}
+
+/* ---- the table ---- */
+
+static inline int entry_has_key(const Entry *entry, const char *key, size_t length) {
+    return entry->key_length == length && memcmp(entry->bytes, key, length) == 0;
+}
+
+/* The slot holding `key`, or -1. */
+static Py_ssize_t find_slot(const Table *table, uint64_t hash, const char *key, size_t length) {
+    if (table->capacity == 0) {
+        return -1;
+    }
+    size_t mask = table->capacity - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        const Slot *slot = &table->slots[i];
+        if (slot->entry == NULL) {
+            return -1;
+        }
+        /* The full hash first: the entry, another cache miss, is read only on a likely match. */
+        if (slot->hash == hash && entry_has_key(slot->entry, key, length)) {
+            return (Py_ssize_t)i;
+        }
+    }
+}
+
+/* Put an entry whose key is absent; the array must have room. */
+static void place(Slot *slots, size_t capacity, uint64_t hash, Entry *entry) {
+    size_t mask = capacity - 1;
+    size_t i = hash & mask;
+    while (slots[i].entry != NULL) {
+        i = (i + 1) & mask;
+    }
+    slots[i].hash = hash;
+    slots[i].entry = entry;
+}
+
+/* Empty slot `hole` and shift back the entries after it that probing would no longer reach:
+   each entry of the run moves into the hole unless the hole lies before its home slot. */
+static void remove_slot(Table *table, size_t hole) {
+    size_t mask = table->capacity - 1;
+    Slot *slots = table->slots;
+    for (size_t i = (hole + 1) & mask; slots[i].entry != NULL; i = (i + 1) & mask) {
+        size_t home = slots[i].hash & mask;
+        /* Distances going forward, wrapping: home..i against hole..i. */
+        if (((i - home) & mask) >= ((i - hole) & mask)) {
+            slots[hole] = slots[i];
+            hole = i;
+        }
+    }
+    slots[hole].entry = NULL;
+    slots[hole].hash = 0;
+}
+
+/* A zeroed slot array. A large one is put on 2 MiB pages where the kernel allows it: a get
+   at millions of keys misses the cache on its slot anyway, and a TLB miss on top of that
+   added about 60 ns (6M keys, this machine's Linux, transparent huge pages on madvise). */
+#define HUGE_PAGE ((size_t)2 << 20)
+static Slot *alloc_slots(size_t capacity) {
+    size_t size = capacity * sizeof(Slot);
+#ifdef MADV_HUGEPAGE
+    if (size >= HUGE_PAGE) {
+        void *slots;
+        if (posix_memalign(&slots, HUGE_PAGE, size)) {
+            return NULL;
+        }
+        madvise(slots, size, MADV_HUGEPAGE); /* advice only: its failure changes nothing */
+        memset(slots, 0, size);
+        return slots;
+    }
+#endif
+    return calloc(capacity, sizeof(Slot));
+}
+
+/* Make room for `count` keys within the 3/4 load; 0, or -1 if out of memory (table as it
+   was). Entries are moved in slot order, so the new layout follows from the old one. */
+static int reserve(Table *table, size_t count) {
+    size_t capacity = table->capacity ? table->capacity : MIN_CAPACITY;
+    while (count > capacity / 4 * 3) {
+        if (capacity > ((size_t)PY_SSIZE_T_MAX / sizeof(Slot)) / 2) {
+            return -1;
+        }
+        capacity *= 2;
+    }
+    if (capacity == table->capacity) {
+        return 0;
+    }
+    Slot *slots = alloc_slots(capacity);
+    if (slots == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < table->capacity; i++) {
+        if (table->slots[i].entry != NULL) {
+            place(slots, capacity, table->slots[i].hash, table->slots[i].entry);
+        }
+    }
+    free(table->slots);
+    table->slots = slots;
+    table->capacity = capacity;
+    table->version++;
+    return 0;
+}
+
+static Entry *new_entry(const Item *item) {
+    Entry *entry = malloc(ENTRY_SIZE(item->key_length, item->value_length));
+    if (entry != NULL) {
+        entry->key_length = (uint32_t)item->key_length;
+        entry->value_length = (uint32_t)item->value_length;
+        memcpy(entry->bytes, item->key, item->key_length);
+        memcpy(entry->bytes + item->key_length, item->value, item->value_length);
+    }
+    return entry;
+}
+
+/* ---- keys from Python ---- */
+
+/* The UTF-8 bytes of str `key` (borrowed from it or from a new bytes object put in
+   `*holder`); -1 with an exception set if it cannot be encoded at all. */
+static int key_bytes(PyObject *key, const char **bytes, size_t *length, PyObject **holder) {
+    Py_ssize_t size;
+    *holder = NULL;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(key, &size);
+    if (utf8 == NULL) {
+        /* Lone surrogates: strict UTF-8 refuses them; surrogatepass keeps every str distinct. */
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        *holder = PyUnicode_AsEncodedString(key, "utf-8", "surrogatepass");
+        if (*holder == NULL) {
+            return -1;
+        }
+        utf8 = PyBytes_AS_STRING(*holder);
+        size = PyBytes_GET_SIZE(*holder);
+    }
+    *bytes = utf8;
+    *length = (size_t)size;
+    return 0;
+}
+
+static PyObject *decode_key(const Entry *entry) {
+    return PyUnicode_DecodeUTF8(entry->bytes, (Py_ssize_t)entry->key_length, "surrogatepass");
+}
+
+/* The entry of str `key`, or NULL (with no exception unless *failed is set). */
+static Entry *lookup(const Table *table, PyObject *key, int *failed) {
+    const char *bytes;
+    size_t length;
+    PyObject *holder;
+    *failed = key_bytes(key, &bytes, &length, &holder);
+    if (*failed) {
+        return NULL;
+    }
+    Py_ssize_t i = find_slot(table, hash_key(bytes, length), bytes, length);
+    Py_XDECREF(holder);
+    return i < 0 ? NULL : table->slots[i].entry;
+}
+
+/* ---- the Python type ---- */
+
+static PyObject *table_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "a new value table takes no arguments; see update()");
+        return NULL;
+    }
+    Table *table = (Table *)type->tp_alloc(type, 0);
+    if (table != NULL) {
+        table->slots = NULL;
+        table->capacity = table->count = table->entry_bytes = 0;
+        table->version = 0;
+    }
+    return (PyObject *)table;
+}
+
+static void table_dealloc(Table *table) {
+    for (size_t i = 0; i < table->capacity; i++) {
+        free(table->slots[i].entry);
+    }
+    free(table->slots);
+    Py_TYPE(table)->tp_free((PyObject *)table);
+}
+
+static Py_ssize_t table_length(Table *table) { return (Py_ssize_t)table->count; }
+
+static int table_contains(Table *table, PyObject *key) {
+    if (!PyUnicode_Check(key)) {
+        return 0;
+    }
+    int failed;
+    Entry *entry = lookup(table, key, &failed);
+    return failed ? -1 : entry != NULL;
+}
+
+static PyObject *table_get(Table *table, PyObject *key) {
+    if (!PyUnicode_Check(key)) {
+        PyErr_Format(PyExc_TypeError, "value table keys are str, got %.100s",
+                     Py_TYPE(key)->tp_name);
+        return NULL;
+    }
+    int failed;
+    Entry *entry = lookup(table, key, &failed);
+    if (entry == NULL) {
+        if (failed) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    return PyBytes_FromStringAndSize(entry->bytes + entry->key_length,
+                                     (Py_ssize_t)entry->value_length);
+}
+
+/* Check item `index` (key and value, or the pair) and fill `item`; -1 with TypeError (or
+   ValueError for a key or value past LENGTH_LIMIT) naming it. */
+static int read_item(PyObject *key, PyObject *value, Py_ssize_t index, Item *item) {
+    item->holder = NULL;
+    if (!PyUnicode_Check(key)) {
+        PyErr_Format(PyExc_TypeError, "value table update item %zd: the key is %.100s, not str",
+                     index, Py_TYPE(key)->tp_name);
+        return -1;
+    }
+    if (value != Py_None && !PyBytes_Check(value)) {
+        PyErr_Format(PyExc_TypeError,
+                     "value table update item %zd (key %R): the value is %.100s, not bytes or "
+                     "None",
+                     index, key, Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    if (key_bytes(key, &item->key, &item->key_length, &item->holder)) {
+        return -1;
+    }
+    item->value = NULL;
+    item->value_length = 0;
+    if (value != Py_None) {
+        item->value = PyBytes_AS_STRING(value);
+        item->value_length = (size_t)PyBytes_GET_SIZE(value);
+    }
+    if (item->key_length > LENGTH_LIMIT || item->value_length > LENGTH_LIMIT) {
+        PyErr_Format(PyExc_ValueError, "value table update item %zd: key or value over 4 GiB",
+                     index);
+        return -1;
+    }
+    item->hash = hash_key(item->key, item->key_length);
+    item->found = item->fresh = NULL;
+    item->action = ACT_NONE;
+    item->superseded = 0;
+    return 0;
+}
+
+static void free_items(Item *items, Py_ssize_t count) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_XDECREF(items[i].holder);
+    }
+    PyMem_RawFree(items);
+}
+
+/* Read `source` into a new array of items (*count_out of them); NULL with an exception if an
+   item is malformed. The bytes the items point to stay alive while `*owner` and the items'
+   holders do, and no Python code runs between here and the end of the table change, so
+   nothing can alter them. A dict's items view is read in place: listing it would allocate a
+   tuple per item (and could let the GC run a finalizer that changes the dict). */
+static Item *read_items(PyObject *source, Py_ssize_t *count_out, PyObject **owner) {
+    PyObject *dict = NULL;
+    if (PyDictItems_Check(source)) {
+        dict = (PyObject *)((_PyDictViewObject *)source)->dv_dict;
+        Py_INCREF(dict);
+        *owner = dict;
+    } else {
+        if (Py_TYPE(source)->tp_iter == NULL && !PySequence_Check(source)) {
+            PyErr_Format(PyExc_TypeError,
+                         "value table update takes an iterable of (str, bytes | None) pairs, "
+                         "got %.100s",
+                         Py_TYPE(source)->tp_name);
+            return NULL;
+        }
+        /* A list of our own: the source (a generator, say) runs its code now, not later. */
+        *owner = PySequence_List(source);
+        if (*owner == NULL) {
+            return NULL;
+        }
+    }
+    Py_ssize_t count = dict ? PyDict_GET_SIZE(dict) : PyList_GET_SIZE(*owner);
+    Py_ssize_t filled = 0;
+    /* Zeroed: on failure every holder, set or not, can be released. */
+    Item *items = PyMem_RawCalloc(count ? (size_t)count : 1, sizeof(Item));
+    if (items == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    if (dict) {
+        Py_ssize_t position = 0;
+        PyObject *key, *value;
+        while (filled < count && PyDict_Next(dict, &position, &key, &value)) {
+            if (read_item(key, value, filled, &items[filled])) {
+                goto fail;
+            }
+            filled++;
+        }
+    } else {
+        for (; filled < count; filled++) {
+            PyObject *pair = PyList_GET_ITEM(*owner, filled);
+            if (PyList_Check(pair)) {
+                /* A list's items could change; a tuple of them, held by our list, cannot. */
+                PyObject *tuple = PyList_AsTuple(pair);
+                if (tuple == NULL) {
+                    goto fail;
+                }
+                PyList_SET_ITEM(*owner, filled, tuple);
+                Py_DECREF(pair);
+                pair = tuple;
+            }
+            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+                PyErr_Format(PyExc_TypeError,
+                             "value table update item %zd: a %.100s, not a (key, value) pair",
+                             filled, Py_TYPE(pair)->tp_name);
+                goto fail;
+            }
+            if (read_item(PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1), filled,
+                          &items[filled])) {
+                goto fail;
+            }
+        }
+    }
+    *count_out = count;
+    return items;
+fail:
+    if (items != NULL) {
+        free_items(items, count);
+    }
+    Py_CLEAR(*owner);
+    return NULL;
+}
+
+/* Mark every item that a later item with the same key overrides; -1 if out of memory. */
+static int mark_superseded(Item *items, Py_ssize_t count) {
+    if (count < 2) {
+        return 0;
+    }
+    size_t capacity = 4;
+    while (capacity < 2 * (size_t)count) {
+        capacity *= 2;
+    }
+    /* Item index + 1 per slot; 0 is empty. */
+    Py_ssize_t *seen = PyMem_RawCalloc(capacity, sizeof(Py_ssize_t));
+    if (seen == NULL) {
+        return -1;
+    }
+    size_t mask = capacity - 1;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        size_t s = items[i].hash & mask;
+        for (; seen[s] != 0; s = (s + 1) & mask) {
+            Item *earlier = &items[seen[s] - 1];
+            if (earlier->hash == items[i].hash && earlier->key_length == items[i].key_length &&
+                memcmp(earlier->key, items[i].key, items[i].key_length) == 0) {
+                earlier->superseded = 1;
+                break;
+            }
+        }
+        seen[s] = i + 1;
+    }
+    PyMem_RawFree(seen);
+    return 0;
+}
+
+/* Decide each live item's action and allocate what the batch needs (the slot array first,
+   then the new entries); -1 if out of memory, with the new entries freed again. Nothing here
+   changes the table's contents. */
+static int prepare(Table *table, Item *items, Py_ssize_t count) {
+    size_t inserts = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Item *item = &items[i];
+        if (item->superseded) {
+            continue;
+        }
+        Py_ssize_t slot = find_slot(table, item->hash, item->key, item->key_length);
+        item->found = slot < 0 ? NULL : table->slots[slot].entry;
+        if (item->value == NULL) {
+            item->action = item->found ? ACT_DELETE : ACT_NONE;
+        } else if (item->found == NULL) {
+            item->action = ACT_INSERT;
+            inserts++;
+        } else if (item->found->value_length == item->value_length) {
+            item->action = ACT_REPLACE;
+        } else if (item->found->value_length < item->value_length) {
+            /* Growing by realloc could not be undone if a later allocation failed, and could
+               move the entry: a fresh entry is put in its place instead. */
+            item->action = ACT_SWAP;
+        } else {
+            item->action = ACT_RESIZE; /* shrinks in place: realloc to smaller */
+        }
+    }
+    if (inserts && reserve(table, table->count + inserts)) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Item *item = &items[i];
+        if (item->action == ACT_INSERT || item->action == ACT_SWAP) {
+            item->fresh = new_entry(item);
+            if (item->fresh == NULL) {
+                for (Py_ssize_t j = 0; j < i; j++) {
+                    free(items[j].fresh);
+                    items[j].fresh = NULL;
+                }
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Apply a prepared batch: cannot fail. Live items have distinct keys, so what prepare found
+   for one item still holds when its turn comes. */
+static void apply(Table *table, Item *items, Py_ssize_t count) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Item *item = &items[i];
+        Entry *found = item->found;
+        Py_ssize_t slot;
+        switch (item->action) {
+        case ACT_DELETE:
+            slot = find_slot(table, item->hash, item->key, item->key_length);
+            table->entry_bytes -= ENTRY_SIZE(found->key_length, found->value_length);
+            free(found);
+            remove_slot(table, (size_t)slot);
+            table->count--;
+            table->version++;
+            break;
+        case ACT_INSERT:
+            place(table->slots, table->capacity, item->hash, item->fresh);
+            table->entry_bytes += ENTRY_SIZE(item->key_length, item->value_length);
+            table->count++;
+            table->version++;
+            break;
+        case ACT_REPLACE:
+            memcpy(found->bytes + found->key_length, item->value, item->value_length);
+            break;
+        case ACT_SWAP:
+            slot = find_slot(table, item->hash, item->key, item->key_length);
+            table->slots[slot].entry = item->fresh;
+            table->entry_bytes += ENTRY_SIZE(item->key_length, item->value_length) -
+                                  ENTRY_SIZE(found->key_length, found->value_length);
+            free(found);
+            break;
+        case ACT_RESIZE: {
+            slot = find_slot(table, item->hash, item->key, item->key_length);
+            table->entry_bytes -= found->value_length - item->value_length;
+            /* A shrinking realloc that fails leaves the larger block, which still fits. */
+            Entry *resized = realloc(found, ENTRY_SIZE(item->key_length, item->value_length));
+            if (resized != NULL) {
+                table->slots[slot].entry = found = resized;
+            }
+            found->value_length = (uint32_t)item->value_length;
+            memcpy(found->bytes + found->key_length, item->value, item->value_length);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+static PyObject *table_update(Table *table, PyObject *source) {
+    PyObject *owner;
+    Py_ssize_t count;
+    Item *items = read_items(source, &count, &owner);
+    if (items == NULL) {
+        return NULL;
+    }
+    int failed = mark_superseded(items, count) || prepare(table, items, count);
+    if (!failed) {
+        apply(table, items, count);
+    }
+    free_items(items, count);
+    Py_DECREF(owner);
+    if (failed) {
+        return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *table_memory_bytes(Table *table, PyObject *unused) {
+    (void)unused;
+    return PyLong_FromSize_t(table->capacity * sizeof(Slot) + table->entry_bytes);
+}
+
+static PyObject *table_sizeof(Table *table, PyObject *unused) {
+    (void)unused;
+    return PyLong_FromSize_t(Py_TYPE(table)->tp_basicsize + table->capacity * sizeof(Slot) +
+                             table->entry_bytes);
+}
+
+/* ---- iteration ---- */
+
+static PyTypeObject IteratorType;
+
+static PyObject *table_iter(Table *table) {
+    TableIterator *iterator = PyObject_GC_New(TableIterator, &IteratorType);
+    if (iterator == NULL) {
+        return NULL;
+    }
+    Py_INCREF(table);
+    iterator->table = table;
+    iterator->position = 0;
+    iterator->version = table->version;
+    PyObject_GC_Track(iterator);
+    return (PyObject *)iterator;
+}
+
+/* Tracked by the GC although the table holds no objects: a subclass's instance may hold its
+   own iterator, a cycle only the GC can free. */
+static int iterator_traverse(TableIterator *iterator, visitproc visit, void *arg) {
+    Py_VISIT(iterator->table);
+    return 0;
+}
+
+static int iterator_clear(TableIterator *iterator) {
+    Py_CLEAR(iterator->table);
+    return 0;
+}
+
+static void iterator_dealloc(TableIterator *iterator) {
+    PyObject_GC_UnTrack(iterator);
+    Py_XDECREF(iterator->table);
+    PyObject_GC_Del(iterator);
+}
+
+static PyObject *iterator_next(TableIterator *iterator) {
+    Table *table = iterator->table;
+    if (table == NULL) {
+        return NULL;
+    }
+    if (table->version != iterator->version) {
+        /* Stays raised on later calls too, as a dict iterator's does. */
+        PyErr_SetString(PyExc_RuntimeError, "value table changed during iteration");
+        return NULL;
+    }
+    for (size_t i = iterator->position; i < table->capacity; i++) {
+        if (table->slots[i].entry != NULL) {
+            iterator->position = i + 1;
+            return decode_key(table->slots[i].entry);
+        }
+    }
+    iterator->position = table->capacity;
+    Py_CLEAR(iterator->table);
+    return NULL;
+}
+
+static PyTypeObject IteratorType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "rantai.core._values.NativeValueTableIterator",
+    .tp_doc = "An iterator over a value table's keys.",
+    .tp_basicsize = sizeof(TableIterator),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_dealloc = (destructor)iterator_dealloc,
+    .tp_traverse = (traverseproc)iterator_traverse,
+    .tp_clear = (inquiry)iterator_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)iterator_next,
+};
+
+static PyMethodDef table_methods[] = {
+    {"get", (PyCFunction)table_get, METH_O,
+     "Return a new bytes object with the value of str `key`, or None when absent."},
+    {"update", (PyCFunction)table_update, METH_O,
+     "Apply (key, value) pairs: set key to value, or delete it when value is None.\n\n"
+     "Later pairs win over earlier ones for the same key; deleting an absent key changes\n"
+     "nothing. Raises TypeError (table unchanged) on any malformed item."},
+    {"memory_bytes", (PyCFunction)table_memory_bytes, METH_NOARGS,
+     "Bytes the table holds in C: its slot array and the sizes malloc'ed for its entries."},
+    {"__sizeof__", (PyCFunction)table_sizeof, METH_NOARGS,
+     "Bytes held: the object and memory_bytes()."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods table_as_sequence = {
+    .sq_length = (lenfunc)table_length,
+    .sq_contains = (objobjproc)table_contains,
+};
+
+static PyTypeObject TableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "rantai.core._values.NativeValueTable",
+    .tp_doc = "Map of str keys to bytes values, stored compactly in C, in a deterministic order.",
+    .tp_basicsize = sizeof(Table),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = table_new,
+    .tp_dealloc = (destructor)table_dealloc,
+    .tp_methods = table_methods,
+    .tp_as_sequence = &table_as_sequence,
+    .tp_iter = (getiterfunc)table_iter,
+};
+
+static struct PyModuleDef values_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "rantai.core._values",
+    .m_doc = "The native value table of the ledger state's encoded values.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__values(void) {
+    if (PyType_Ready(&TableType) < 0 || PyType_Ready(&IteratorType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&values_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(module, "NativeValueTable", (PyObject *)&TableType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
