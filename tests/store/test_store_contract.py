@@ -717,6 +717,25 @@ def test_a_supervised_height_is_not_written_twice(store: Store) -> None:
     assert store.last_alert_id() == 1
 
 
+def test_a_supervisor_checkpoint_round_trips_and_never_runs_ahead(
+    store: Store, target: str
+) -> None:
+    assert store.supervisor_checkpoint() is None
+    with pytest.raises(StoreError, match="supervised up to None"):
+        store.save_supervisor_checkpoint(0, b"x")
+    store.record_alerts([make_alert(1)], [raised(1)], 5)
+    with pytest.raises(StoreError, match="supervised up to 5"):
+        store.save_supervisor_checkpoint(6, b"ahead")  # its alerts are not stored yet
+    store.save_supervisor_checkpoint(5, b"five")
+    assert store.supervisor_checkpoint() == (5, b"five")
+    store.save_supervisor_checkpoint(4, b"\x00four")  # replaces it: a replay from genesis
+    assert store.supervisor_checkpoint() == (4, b"\x00four")
+    store.save_supervisor_checkpoint(5, b"five")
+    store.close()
+    with open_store(target) as reopened:
+        assert reopened.supervisor_checkpoint() == (5, b"five")
+
+
 def test_an_alert_change_must_be_the_next_of_its_history(store: Store) -> None:
     store.record_alerts([make_alert(1)], [raised(1)], 3)
     stale = AlertChange(1, 1, 6_000, "SC", "dismissed", "", "dup")

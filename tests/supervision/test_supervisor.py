@@ -111,6 +111,7 @@ def copy_without_alerts(node: Node, copy: Path) -> Path:
         target.execute("DELETE FROM alerts")
         target.execute("DELETE FROM alert_history")
         target.execute("DELETE FROM meta WHERE key = 'supervised_height'")
+        target.execute("DELETE FROM supervisor_checkpoint")
     return copy
 
 

@@ -15,6 +15,7 @@ Tables (same names and meaning on every backend; see docs/decisions/storage.md):
 | access_log | seq, time, party, method, path, query, status, hash: agency reads (not state) |
 | alerts | alert id, monitor, height, time, score, status, agency, detail: AML alerts (not state) |
 | alert_history | alert id, seq, time, actor, status, agency, reason: every status change |
+| supervisor_checkpoint | one row: a supervised height and what the monitors remembered then |
 | meta | schema version and other single values |
 """
 
@@ -209,6 +210,20 @@ class Store(Protocol):
         """
         ...
 
+    def save_supervisor_checkpoint(self, height: int, state: bytes) -> None:
+        """Keep ``state``, the monitors' checkpoint after block ``height``, in place of the
+        last one, in one durable transaction.
+
+        ``height`` must be at or below the supervised height (alerts up to a checkpoint are
+        recorded before it); otherwise ``StoreError`` and nothing is written. It may be below
+        the kept checkpoint's: monitors given another config replay from genesis.
+        """
+        ...
+
+    def supervisor_checkpoint(self) -> tuple[int, bytes] | None:
+        """``(height, state)`` of the kept checkpoint, or ``None``."""
+        ...
+
     def change_alert(self, alert: AlertRecord, change: AlertChange) -> None:
         """Set ``alert``'s status and agency and append ``change`` to its history, in one
         durable transaction. ``change.seq`` must be the next of the alert's history (so two
@@ -309,6 +324,12 @@ def check_access_log_records(entries: Sequence[AccessLogRecord], last_seq: int) 
 
 
 SUPERVISED_HEIGHT_KEY = "supervised_height"
+
+
+def check_supervisor_checkpoint(height: int, supervised: int | None) -> None:
+    """Refuse a checkpoint above the supervised height: its blocks' alerts are not stored."""
+    if supervised is None or not 0 <= height <= supervised:
+        raise StoreError(f"checkpoint at {height} refused: supervised up to {supervised}")
 
 
 def check_alert_records(

@@ -150,6 +150,18 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             " PRIMARY KEY (alert_id, seq))",
         ),
     ),
+    Migration(
+        version=4,
+        description="supervisor_checkpoint: what the AML monitors remember, at a height",
+        statements=(
+            # One row (slot 1): the monitors' checkpoint at a supervised height, so that a
+            # restarted supervisor resumes there instead of at genesis. Not ledger state.
+            "CREATE TABLE supervisor_checkpoint ("
+            " slot {int} PRIMARY KEY,"
+            " height {int} NOT NULL,"
+            " state {blob} NOT NULL)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version

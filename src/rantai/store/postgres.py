@@ -49,6 +49,7 @@ from rantai.store.base import (
     check_alert_change,
     check_alert_records,
     check_block_group,
+    check_supervisor_checkpoint,
 )
 from rantai.store.migrations import (
     META_DDL,
@@ -298,6 +299,29 @@ class PostgresStore(SqlReads):
                     "INSERT INTO meta (key, value) VALUES (%s, %s)"
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (SUPERVISED_HEIGHT_KEY, str(height)),
+                )
+
+    def save_supervisor_checkpoint(self, height: int, state: bytes) -> None:
+        """Keep the monitors' checkpoint after block ``height`` in place of the last one.
+
+        Raises:
+            StoreError: see ``check_supervisor_checkpoint``, or the server fails; nothing is
+                written.
+        """
+        with self._write_lock, _translate(f"checkpoint at {height} not saved"):
+            conn = self._require_writer()
+            with conn.transaction(), conn.cursor() as cur:
+                # The alerts' lock: the supervised height cannot move under the check.
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (ALERTS_LOCK_KEY,))
+                row = cur.execute(
+                    "SELECT value FROM meta WHERE key = %s", (SUPERVISED_HEIGHT_KEY,)
+                ).fetchone()
+                check_supervisor_checkpoint(height, None if row is None else int(row[0]))
+                cur.execute(
+                    "INSERT INTO supervisor_checkpoint (slot, height, state) VALUES (1, %s, %s)"
+                    " ON CONFLICT (slot) DO UPDATE"
+                    " SET height = excluded.height, state = excluded.state",
+                    (height, state),
                 )
 
     def change_alert(self, alert: AlertRecord, change: AlertChange) -> None:

@@ -40,6 +40,7 @@ from rantai.store.base import (
     check_alert_change,
     check_alert_records,
     check_block_group,
+    check_supervisor_checkpoint,
 )
 from rantai.store.migrations import (
     META_DDL,
@@ -248,6 +249,31 @@ class SqliteStore(SqlReads):
                     "INSERT INTO meta (key, value) VALUES (?, ?)"
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (SUPERVISED_HEIGHT_KEY, str(height)),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
+
+    def save_supervisor_checkpoint(self, height: int, state: bytes) -> None:
+        """Keep the monitors' checkpoint after block ``height`` in place of the last one.
+
+        Raises:
+            StoreError: see ``check_supervisor_checkpoint``; nothing is written.
+        """
+        with self._write_lock, _translate(f"checkpoint at {height} not saved"):
+            conn = self._require_writer()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT value FROM meta WHERE key = ?", (SUPERVISED_HEIGHT_KEY,)
+                ).fetchone()
+                check_supervisor_checkpoint(height, None if row is None else int(row[0]))
+                conn.execute(
+                    "INSERT INTO supervisor_checkpoint (slot, height, state) VALUES (1, ?, ?)"
+                    " ON CONFLICT (slot) DO UPDATE"
+                    " SET height = excluded.height, state = excluded.state",
+                    (height, state),
                 )
                 conn.execute("COMMIT")
             except BaseException:

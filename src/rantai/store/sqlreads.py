@@ -156,6 +156,11 @@ class SqlReads:
         row = self._one("SELECT value FROM meta WHERE key = ?", (SUPERVISED_HEIGHT_KEY,))
         return None if row is None else int(row[0])
 
+    def supervisor_checkpoint(self) -> tuple[int, bytes] | None:
+        """``(height, state)`` of the kept checkpoint, or ``None``."""
+        row = self._one("SELECT height, state FROM supervisor_checkpoint WHERE slot = 1", ())
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
     def last_alert_id(self) -> int:
         """The greatest alert id, 0 when there is none."""
         row = self._one("SELECT max(alert_id) FROM alerts")

@@ -18,14 +18,22 @@ chain rebuilds the same alerts (``rantai.supervision.supervisor``).
 
 Amounts are integers in each instrument's minor units; thresholds may differ per instrument
 (``per_instrument``). Scores are integers from 0 to 100.
+
+A monitor that remembers movements can also write what it remembers (``checkpoint``) and
+take it back (``restore``), so a restarted supervisor resumes from its last checkpoint
+instead of replaying the chain from genesis (docs/decisions/supervision-checkpoints.md). A
+checkpoint names the monitor's config: one taken under another config is refused, and the
+supervisor replays instead, since what a monitor remembers depends on its config.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar, runtime_checkable
+
+import msgspec
 
 from rantai.supervision.events import CommittedMovement
 from rantai.supervision.sanctions import SanctionsList
@@ -33,6 +41,7 @@ from rantai.supervision.sanctions import SanctionsList
 __all__ = [
     "DAY_MS",
     "Alert",
+    "Checkpointed",
     "DormantAccount",
     "DormantAccountConfig",
     "HighRiskJurisdiction",
@@ -94,12 +103,65 @@ class Monitor(Protocol):
         ...
 
 
+@runtime_checkable
+class Checkpointed(Protocol):
+    """A monitor whose memory can be written and taken back (see the module docstring)."""
+
+    def checkpoint(self) -> bytes:
+        """What the monitor remembers, with its config, as bytes."""
+        ...
+
+    def restore(self, checkpoint: bytes) -> bool:
+        """Take back a ``checkpoint``; False (and nothing changed) when it was taken under
+        another config or cannot be read."""
+        ...
+
+
+class _Remembered(msgspec.Struct, frozen=True, array_like=True):
+    """A checkpoint: the config it was taken under, and the monitor's entries in order."""
+
+    config: str
+    entries: Any
+
+
+def _checkpoint(config: object, entries: object) -> bytes:
+    return msgspec.msgpack.encode(_Remembered(repr(config), entries))
+
+
+def _entries_of(checkpoint: bytes, config: object, entries_type: Any) -> Any:
+    """The entries of ``checkpoint``, as ``entries_type``, if it was taken under ``config``;
+    else None."""
+    try:
+        remembered = msgspec.msgpack.decode(checkpoint, type=_Remembered)
+        if remembered.config != repr(config):
+            return None
+        return msgspec.convert(remembered.entries, entries_type)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
 class _Lru(Generic[_K, _V]):
     """A map that forgets its least recently used entries beyond ``size_max``."""
 
     def __init__(self, size_max: int) -> None:
         self._items: OrderedDict[_K, _V] = OrderedDict()
         self._size_max = size_max
+
+    def items(self) -> list[tuple[_K, _V]]:
+        """Every entry, least recently used first."""
+        return list(self._items.items())
+
+    def mapping(self) -> dict[_K, _V]:
+        """Every entry, least recently used first, as a plain dict: cheaper to make and to
+        encode than a list of pairs. (An encoder reading the ``OrderedDict`` itself would
+        see its insertion order, not the order ``move_to_end`` keeps.)"""
+        return dict(self._items)
+
+    def replace(self, items: Iterable[tuple[_K, _V]]) -> None:
+        """Hold ``items`` (least recently used first) and nothing else."""
+        self._items = OrderedDict(items)
+        while len(self._items) > self._size_max:
+            self._items.popitem(last=False)
 
     def get(self, key: _K) -> _V | None:
         value = self._items.get(key)
@@ -156,6 +218,12 @@ class LargeTransfer:
     def __init__(self, config: LargeTransferConfig | None = None) -> None:
         self.config = config or LargeTransferConfig()
 
+    def checkpoint(self) -> bytes:
+        return b""  # it remembers nothing
+
+    def restore(self, checkpoint: bytes) -> bool:
+        return checkpoint == b""
+
     def observe(self, movement: CommittedMovement, ctx: MonitorContext) -> list[Alert]:
         if movement.kind != "transfer":
             return []
@@ -202,6 +270,17 @@ class Structuring:
         self._windows: _Lru[tuple[str, str], deque[CommittedMovement]] = _Lru(
             self.config.parties_max
         )
+
+    def checkpoint(self) -> bytes:
+        return _checkpoint(self.config, [(k, list(w)) for k, w in self._windows.items()])
+
+    def restore(self, checkpoint: bytes) -> bool:
+        Entry = tuple[tuple[str, str], list[CommittedMovement]]  # noqa: N806
+        entries = _entries_of(checkpoint, self.config, list[Entry])
+        if entries is None:
+            return False
+        self._windows.replace((k, deque(w, maxlen=self.config.count_min)) for k, w in entries)
+        return True
 
     def observe(self, movement: CommittedMovement, ctx: MonitorContext) -> list[Alert]:
         c = self.config
@@ -274,6 +353,16 @@ class Velocity:
         self.config = config or VelocityConfig()
         self._parties: _Lru[tuple[str, str], _Outflow] = _Lru(self.config.parties_max)
 
+    def checkpoint(self) -> bytes:
+        return _checkpoint(self.config, self._parties.items())
+
+    def restore(self, checkpoint: bytes) -> bool:
+        entries = _entries_of(checkpoint, self.config, list[tuple[tuple[str, str], _Outflow]])
+        if entries is None:
+            return False
+        self._parties.replace((k, flow) for k, flow in entries)
+        return True
+
     def observe(self, movement: CommittedMovement, ctx: MonitorContext) -> list[Alert]:
         c = self.config
         m = movement
@@ -341,6 +430,17 @@ class RoundTrip:
             self.config.pairs_max
         )
 
+    def checkpoint(self) -> bytes:
+        return _checkpoint(self.config, self._legs.items())
+
+    def restore(self, checkpoint: bytes) -> bool:
+        Entry = tuple[tuple[str, str, str], list[CommittedMovement]]  # noqa: N806
+        entries = _entries_of(checkpoint, self.config, list[Entry])
+        if entries is None:
+            return False
+        self._legs.replace((k, legs) for k, legs in entries)
+        return True
+
     def observe(self, movement: CommittedMovement, ctx: MonitorContext) -> list[Alert]:
         c = self.config
         m = movement
@@ -401,6 +501,12 @@ class HighRiskJurisdiction:
         )
         # The list's match for each registered name seen: matching scans the whole list.
         self._listed_names: dict[str, str] = {}
+
+    def checkpoint(self) -> bytes:
+        return b""  # its names are a cache of the list's matches, rebuilt as names are seen
+
+    def restore(self, checkpoint: bytes) -> bool:
+        return checkpoint == b""
 
     def observe(self, movement: CommittedMovement, ctx: MonitorContext) -> list[Alert]:
         m = movement
@@ -465,6 +571,17 @@ class DormantAccount:
     def __init__(self, config: DormantAccountConfig | None = None) -> None:
         self.config = config or DormantAccountConfig()
         self._last_ms: _Lru[str, int] = _Lru(self.config.accounts_max)
+
+    def checkpoint(self) -> bytes:
+        # A map in LRU order: up to a million accounts, without a list of pairs.
+        return _checkpoint(self.config, self._last_ms.mapping())
+
+    def restore(self, checkpoint: bytes) -> bool:
+        entries = _entries_of(checkpoint, self.config, dict[str, int])
+        if entries is None:
+            return False
+        self._last_ms.replace(entries.items())
+        return True
 
     def observe(self, movement: CommittedMovement, ctx: MonitorContext) -> list[Alert]:
         c = self.config

@@ -10,13 +10,19 @@ review, escalate, dismiss, assign -> workflow.next_state -> Store.change_alert
 It reads committed blocks only and writes only its own tables (``alerts``,
 ``alert_history``, and ``supervised_height`` in ``meta``); it never changes ledger state.
 
-Catch-up and determinism: monitors keep their windows in memory, so on start the supervisor
-feeds them every block from genesis. Alerts of heights already supervised (recorded before a
-restart) are not written again; from the next height on they are. Monitors are pure
-functions of the movements and of the ledger state at each movement's height (read from the
-store's state log), so the rebuilt windows, and the alerts that follow, are the same as
-without the restart. Alert ids are dense, in order of raising; the first history entry of an
-alert is stamped with its block's time, so a replay writes identical rows.
+Catch-up and determinism: monitors keep their windows in memory. On start the supervisor
+restores them from the store's checkpoint (``supervisor_checkpoint``: what every monitor
+remembered after some supervised height, saved every ``checkpoint_interval_s`` and when the
+thread stops) and feeds the blocks after it; without a usable checkpoint (none yet, a
+monitor that cannot checkpoint, or one taken under another config) it feeds every block
+from genesis. Alerts of heights already supervised (recorded before a restart) are not
+written again; from the next height on they are. Monitors are pure functions of the
+movements and of the ledger state at each movement's height (read from the store's state
+log), and a checkpoint is exactly what they remembered, so the rebuilt windows, and the
+alerts that follow, are the same as without the restart
+(docs/decisions/supervision-checkpoints.md). Alert ids are dense, in order of raising; the
+first history entry of an alert is stamped with its block's time, so a replay writes
+identical rows.
 
 Threads: the node's listener only sets an event; one thread of the supervisor's own does the
 work, so a block's commit never waits for the monitors. ``catch_up`` may also be called
@@ -53,7 +59,7 @@ from rantai.core.state import StateView, namespace_type
 from rantai.node.node import CommittedBlock, Node, wall_clock_ms
 from rantai.store.base import AlertChange, AlertRecord, Store, StoreError
 from rantai.supervision.events import movements_of
-from rantai.supervision.monitors import Alert, Monitor
+from rantai.supervision.monitors import Alert, Checkpointed, Monitor
 from rantai.supervision.workflow import OPEN, REASON_CHARS_MAX, WorkflowError, next_state
 
 __all__ = ["AlertView", "BlockMonitors", "StoreContext", "Supervisor"]
@@ -63,6 +69,8 @@ POLL_S: Final = 1.0  # the thread also looks for new blocks this often without a
 WRITE_INTERVAL_S: Final = 0.5  # the thread writes alerts and the supervised height this often
 ANNOUNCED_MAX: Final = 10_000  # blocks kept from the node's announcements until fed
 STATE_CACHE_MAX: Final = 200_000  # decoded state entries the monitors keep between blocks
+# The monitors' memory is saved this often: a restart replays at most this long a stretch.
+CHECKPOINT_INTERVAL_S: Final = 60.0
 
 log = logging.getLogger(__name__)
 _UNREAD: Final = object()  # a key the state cache has not read yet
@@ -207,6 +215,31 @@ class BlockMonitors:
             for alert in monitor.observe(movement, ctx)
         ]
 
+    def checkpoint(self) -> bytes | None:
+        """What every monitor remembers, or None when one of them cannot checkpoint."""
+        monitors = self._monitors
+        checkpointed = [m for m in monitors if isinstance(m, Checkpointed)]
+        if len(checkpointed) != len(monitors):
+            return None
+        return msgspec.msgpack.encode(
+            [(m.name, c.checkpoint()) for m, c in zip(monitors, checkpointed, strict=True)]
+        )
+
+    def restore(self, checkpoint: bytes) -> bool:
+        """Take back every monitor's memory from ``checkpoint``; False when it does not fit
+        these monitors (then some may have been restored: start again with fresh ones)."""
+        try:
+            parts = msgspec.msgpack.decode(checkpoint, type=list[tuple[str, bytes]])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return False
+        monitors = self._monitors
+        if [name for name, _ in parts] != [m.name for m in monitors]:
+            return False
+        return all(
+            isinstance(m, Checkpointed) and m.restore(state)
+            for m, (_, state) in zip(monitors, parts, strict=True)
+        )
+
     def _advance_cache(self, changes: Mapping[str, bytes | None]) -> None:
         """Bring the state cache to the block whose ``changes`` these are."""
         cache = self._state_cache
@@ -235,12 +268,16 @@ class Supervisor:
         clock_ms: Callable[[], int] = wall_clock_ms,
         blocks_per_commit: int = BLOCKS_PER_COMMIT,
         write_interval_s: float = WRITE_INTERVAL_S,
+        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
     ) -> None:
         self.store = store
         self._make_monitors = monitors
         self._clock_ms = clock_ms
         self._blocks_per_commit = blocks_per_commit
         self._write_interval_s = write_interval_s
+        self._checkpoint_interval_s = checkpoint_interval_s
+        self._checkpointed_at = -math.inf  # time.monotonic() of the last checkpoint saved
+        self._checkpoint_height = -1  # the height of the checkpoint in the store
         self._lock = threading.Lock()
         self._monitors = BlockMonitors(store, ())
         self._fed: int | None = None  # the last height fed to the monitors; None: not started
@@ -281,25 +318,70 @@ class Supervisor:
 
     def _catch_up(self, write: bool) -> int:
         if self._fed is None:
-            self._monitors = BlockMonitors(self.store, self._make_monitors())
-            self._fed = -1
-            supervised = self.store.supervised_height()
-            self._stored = -1 if supervised is None else supervised
-            self._unwritten_alerts, self._unwritten_blocks = [], 0
-            self._next_id = self.store.last_alert_id() + 1
+            self._fed = self._start_monitors()
         recorded = 0
         for block in self._blocks_from(self._fed + 1):
             found = self._monitors.feed(block.header, block.receipts, block.changes)
             self._fed = block.header.height
             if block.header.height <= self._stored:
-                continue  # replaying what was recorded before a restart
+                self._checkpoint_if_due()  # replaying what was recorded before a restart
+                continue
             self._unwritten_alerts.extend(self._record_of(alert) for alert in found)
             self._unwritten_blocks += 1
             if self._unwritten_blocks >= self._blocks_per_commit:
                 recorded += self._write_unwritten(block.header.height)
+                self._checkpoint_if_due()
         if write and self._unwritten_blocks:
             recorded += self._write_unwritten(self._fed)
+        if write:
+            self._checkpoint_if_due(now=self._stopping.is_set())
         return recorded
+
+    def _start_monitors(self) -> int:
+        """Fresh monitors, resumed from the store's checkpoint when it fits them; the height
+        they have seen (-1: none)."""
+        supervised = self.store.supervised_height()
+        self._stored = -1 if supervised is None else supervised
+        self._unwritten_alerts, self._unwritten_blocks = [], 0
+        self._next_id = self.store.last_alert_id() + 1
+        self._monitors = BlockMonitors(self.store, self._make_monitors())
+        self._checkpoint_height = -1
+        saved = self.store.supervisor_checkpoint()
+        if saved is None:
+            return -1
+        height, state = saved
+        # Alerts up to a checkpoint are stored before it is: one above the supervised height
+        # (a database restored or edited by hand) would skip recording the blocks between.
+        if height > self._stored:
+            why = "it is above the supervised height"
+        elif self._monitors.restore(state):
+            self._checkpoint_height = height
+            log.info("supervision resumed from its checkpoint", extra={"height": height})
+            return height
+        else:
+            why = "it does not fit these monitors or their configs"
+        self._monitors = BlockMonitors(self.store, self._make_monitors())
+        log.warning(
+            "supervision checkpoint not used: %s; replaying from genesis",
+            why,
+            extra={"height": height},
+        )
+        return -1
+
+    def _checkpoint_if_due(self, *, now: bool = False) -> None:
+        """Save the monitors' memory at the height fed, if that height's alerts are stored
+        and the last checkpoint is older than the interval (or ``now``)."""
+        fed = self._fed
+        if fed is None or fed > self._stored or fed <= self._checkpoint_height:
+            return
+        if not now and time.monotonic() - self._checkpointed_at < self._checkpoint_interval_s:
+            return
+        state = self._monitors.checkpoint()
+        if state is None:
+            return
+        self.store.save_supervisor_checkpoint(fed, state)
+        self._checkpoint_height = fed
+        self._checkpointed_at = time.monotonic()
 
     def _write_unwritten(self, height: int) -> int:
         recorded = self._write(self._unwritten_alerts, height)
