@@ -358,3 +358,261 @@ def test_repeated_inserts_and_deletes_keep_memory_flat() -> None:
     assert _rss_bytes() - before < 8 * 2**20
     assert len(table) == 0
     assert table.memory_bytes() == slots_only
+
+
+# ---- to_bytes / from_bytes ----
+
+MAGIC = b"RVT\x00"
+
+
+def serialized(
+    entries: Iterable[tuple[bytes, bytes]],
+    *,
+    count: int | None = None,
+    lead: int = 0,
+    magic: bytes = MAGIC,
+    version: int = 1,
+) -> bytes:
+    """The format by hand: header, then per entry u32 LE key and value lengths, key, value."""
+    listed = list(entries)
+    header = magic + version.to_bytes(4, "little")
+    header += (len(listed) if count is None else count).to_bytes(8, "little")
+    header += lead.to_bytes(8, "little")
+    body = b"".join(
+        len(key).to_bytes(4, "little") + len(value).to_bytes(4, "little") + key + value
+        for key, value in listed
+    )
+    return header + body
+
+
+def contents(table: NativeValueTable) -> list[tuple[str, bytes | None]]:
+    return [(key, table.get(key)) for key in table]
+
+
+def assert_round_trip(table: NativeValueTable) -> NativeValueTable:
+    data = table.to_bytes()
+    restored = NativeValueTable.from_bytes(data)
+    assert len(restored) == len(table)
+    assert sorted(contents(restored)) == sorted(contents(table))
+    # The copy's own round trip is exact: same order, same bytes.
+    again = NativeValueTable.from_bytes(restored.to_bytes())
+    assert contents(again) == contents(restored)
+    assert again.to_bytes() == restored.to_bytes()
+    return restored
+
+
+ROUND_TRIPS: list[tuple[str, list[tuple[str, bytes]]]] = [
+    ("empty", []),
+    ("one", [("k", b"v")]),
+    ("empty-key-and-value", [("", b"")]),
+    (
+        "mixed",
+        [(key, key.encode("utf-8", "surrogatepass") * 3) for key in KEY_POOL]
+        + [("leer", b""), ("\ud800\udc00", b"pair of lone surrogates"), ("\udfff", b"\x00")],
+    ),
+    (
+        "many",
+        [(f"bal/h{i:07d}:main/BENCH-SUKUK", bytes([i % 256]) * (i % 50)) for i in range(5_000)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "pairs", [pairs for _, pairs in ROUND_TRIPS], ids=[n for n, _ in ROUND_TRIPS]
+)
+def test_round_trip_keeps_entries_and_order(pairs: list[tuple[str, bytes]]) -> None:
+    table = NativeValueTable()
+    table.update(pairs)
+    restored = assert_round_trip(table)
+    assert contents(restored) == contents(table)  # never deleted from: same array, same order
+    assert restored.to_bytes() == table.to_bytes()
+    assert restored.memory_bytes() == table.memory_bytes()
+
+
+def test_the_format_is_the_documented_one() -> None:
+    table = NativeValueTable()
+    pairs = [("é", b"xyz"), ("a", b"1"), ("\ud800", b"")]
+    table.update(pairs)
+    values = dict(pairs)
+    expected = serialized((key.encode("utf-8", "surrogatepass"), values[key]) for key in table)
+    assert table.to_bytes() == expected  # lead 0: this table's first slot is empty
+    assert NativeValueTable().to_bytes() == serialized([])
+
+
+def test_runs_that_wrap_around_the_array_come_back_in_place() -> None:
+    # Re-inserting the keys in iteration order does not give the same order when a run of
+    # occupied slots wraps past the array's end; from_bytes must, always.
+    naive_differs = 0
+    for seed in range(400):
+        rng = random.Random(seed)
+        table = NativeValueTable()
+        table.update((f"k{rng.random()}", rng.randbytes(3)) for _ in range(rng.randint(1, 24)))
+        naive = NativeValueTable()
+        naive.update((key, b"") for key in table)
+        naive_differs += list(naive) != list(table)
+        restored = NativeValueTable.from_bytes(table.to_bytes())
+        assert contents(restored) == contents(table)
+    assert naive_differs > 10  # the case is exercised
+
+
+def test_a_table_left_oversized_by_deletes_comes_back_compacted() -> None:
+    table = NativeValueTable()
+    table.update((f"k{i}", b"v") for i in range(1_000))
+    table.update((f"k{i}", None) for i in range(10, 1_000))
+    restored = assert_round_trip(table)
+    assert restored.memory_bytes() == capacity_for(10) * SLOT_BYTES + entry_bytes(
+        {f"k{i}": b"v" for i in range(10)}
+    )
+    assert restored.memory_bytes() < table.memory_bytes()
+    emptied = NativeValueTable()
+    emptied.update([("k", b"v")])
+    emptied.update([("k", None)])
+    assert emptied.to_bytes() == serialized([])
+    assert NativeValueTable.from_bytes(emptied.to_bytes()).memory_bytes() == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(history=batches)
+def test_round_trip_after_any_history(history: list[list[Pair]]) -> None:
+    table, model = NativeValueTable(), dict[str, bytes]()
+    for batch in history:
+        table.update(batch)
+        for key, value in batch:
+            if value is None:
+                model.pop(key, None)
+            else:
+                model[key] = value
+    restored = assert_round_trip(table)
+    assert dict(contents(restored)) == model
+    if restored.memory_bytes() == table.memory_bytes():  # same array size: same layout
+        assert list(restored) == list(table)
+        assert restored.to_bytes() == table.to_bytes()
+
+
+@settings(max_examples=500, deadline=None)
+@given(key=st.one_of(st.binary(max_size=8), st.text(max_size=4).map(lambda s: s.encode())))
+def test_keys_are_accepted_exactly_when_surrogatepass_decodes_them(key: bytes) -> None:
+    data = serialized([(key, b"v")])
+    try:
+        text = key.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        with pytest.raises(ValueError, match="not valid UTF-8"):
+            NativeValueTable.from_bytes(data)
+        return
+    table = NativeValueTable.from_bytes(data)
+    assert list(table) == [text]
+    assert table.get(text) == b"v"
+    assert table.to_bytes()[24:] == data[24:]
+
+
+def test_any_bytes_like_object_and_subclasses() -> None:
+    table = NativeValueTable()
+    table.update([("a", b"1"), ("b", b"2")])
+    data = table.to_bytes()
+    for form in (bytearray(data), memoryview(data)):
+        assert contents(NativeValueTable.from_bytes(form)) == contents(table)
+
+    class Sub(NativeValueTable):
+        pass
+
+    copy = Sub.from_bytes(data)
+    assert type(copy) is Sub
+    assert contents(copy) == contents(table)
+    for bad in ("text", None, 7):
+        with pytest.raises(TypeError):
+            NativeValueTable.from_bytes(bad)  # type: ignore[arg-type]
+
+
+def lengths(key: int, value: int) -> bytes:
+    return key.to_bytes(4, "little") + value.to_bytes(4, "little")
+
+
+GOOD = [(b"a", b"1"), (b"bb", b""), ("é".encode(), b"xyz")]
+FULL = serialized(GOOD)
+MALFORMED: list[tuple[str, bytes, str]] = [
+    ("empty", b"", "shorter than the 24-byte header"),
+    ("short-header", FULL[:23], "shorter than the 24-byte header"),
+    ("bad-magic", b"RVT\x01" + FULL[4:], "bad magic"),
+    ("pickle", b"\x80\x04" + FULL[2:], "bad magic"),
+    ("version-0", serialized(GOOD, version=0), "format version 0"),
+    ("version-2", serialized(GOOD, version=2), "format version 2"),
+    ("huge-count", serialized(GOOD, count=2**64 - 1), "more than 57 bytes can hold"),
+    ("count-past-data", serialized(GOOD, count=5), "more than 57 bytes can hold"),
+    ("count-too-high", serialized(GOOD, count=4), "counts 4 entries, the data holds 3"),
+    ("count-too-low", serialized(GOOD, count=2), "trailing bytes after the 2 entries"),
+    ("count-zero", serialized(GOOD, count=0), "trailing bytes after the 0 entries"),
+    ("trailing-byte", FULL + b"\x00", "1 trailing bytes"),
+    ("lead-past-count", serialized(GOOD, lead=4), r"lead \(4\) exceeds its count \(3\)"),
+    ("truncated-value", FULL[:-1], "entry 2 .* runs past the end"),
+    ("truncated-lengths", FULL[:-8], "entry 2 is truncated"),
+    (
+        "key-length-past-end",
+        serialized([])[:8] + serialized([(b"a", b"1")])[8:24] + lengths(9, 1) + b"a1",
+        r"entry 0 \(key 9 bytes, value 1 bytes\) runs past the end",
+    ),
+    (
+        "value-length-past-end",
+        serialized([(b"a", b"1"), (b"b", b"")])[:-9] + lengths(1, 2) + b"b",
+        r"entry 1 \(key 1 bytes, value 2 bytes\) runs past the end",
+    ),
+    (
+        "huge-lengths",
+        serialized([(b"", b"")])[:24] + b"\xff" * 8 + b"xyz",
+        "entry 0 .* runs past the end",
+    ),
+    ("bare-continuation", serialized([(b"ab\x80", b"")]), r"entry 0: .*UTF-8 \(byte 2\)"),
+    ("overlong-nul", serialized([(b"a", b""), (b"\xc0\x80", b"")]), r"entry 1: .*UTF-8 \(byte 0\)"),
+    ("overlong-3", serialized([(b"\xe0\x80\xaf", b"")]), "not valid UTF-8"),
+    ("past-max", serialized([(b"\xf4\x90\x80\x80", b"")]), "not valid UTF-8"),
+    ("f5", serialized([(b"\xf5\x80\x80\x80", b"")]), "not valid UTF-8"),
+    ("cut-sequence", serialized([(b"x\xe2\x82", b"")]), r"UTF-8 \(byte 1\)"),
+    ("cut-surrogate", serialized([(b"\xed\xa0", b"v")]), "not valid UTF-8"),
+    ("duplicate", serialized([*GOOD, (b"bb", b"again")]), "entry 3 repeats the key 'bb'"),
+    (
+        "duplicate-surrogate",
+        serialized([(b"\xed\xa0\x80", b""), (b"\xed\xa0\x80", b"")]),
+        r"entry 1 repeats the key '\\ud800'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [(data, message) for _, data, message in MALFORMED],
+    ids=[name for name, _, _ in MALFORMED],
+)
+def test_malformed_data_is_refused(data: bytes, message: str) -> None:
+    good = NativeValueTable.from_bytes(FULL)  # the unaltered form is good
+    assert sorted(contents(good)) == [("a", b"1"), ("bb", b""), ("é", b"xyz")]
+    with pytest.raises(ValueError, match=message):
+        NativeValueTable.from_bytes(data)
+
+
+def test_a_duplicate_in_the_lead_is_refused_too() -> None:
+    # The lead is inserted last: a repeat of an earlier-stored key is found then.
+    data = serialized([(b"a", b"1"), (b"b", b"2"), (b"a", b"3")], lead=1)
+    with pytest.raises(ValueError, match="entry 0 repeats the key 'a'"):
+        NativeValueTable.from_bytes(data)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_refused_and_dropped_copies_leak_nothing() -> None:
+    table = NativeValueTable()
+    table.update((f"bal/h{i:07d}:main/BENCH-SUKUK", bytes(40)) for i in range(100_000))
+    data = table.to_bytes()
+    first = data[24 : 24 + 8 + 29 + 40]
+    duplicated = bytearray(data + first)  # the last entry repeats the first
+    duplicated[8:16] = (len(table) + 1).to_bytes(8, "little")
+    bad = bytes(duplicated)
+
+    def cycle() -> None:
+        with pytest.raises(ValueError, match="repeats the key"):
+            NativeValueTable.from_bytes(bad)
+        assert len(NativeValueTable.from_bytes(data)) == len(table)
+
+    cycle()
+    before = _rss_bytes()
+    for _ in range(8):
+        cycle()
+    # A leak of the entries alone would add about 10 MiB a round.
+    assert _rss_bytes() - before < 8 * 2**20

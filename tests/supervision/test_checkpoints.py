@@ -40,7 +40,7 @@ def stateful_monitors() -> list[Monitor]:
         Structuring(StructuringConfig(threshold_minor=THRESHOLD, count_min=2, parties_max=3)),
         Velocity(VelocityConfig(window_ms=DAY_MS, history_windows=3, history_windows_min=1)),
         RoundTrip(RoundTripConfig(window_ms=3 * DAY_MS, legs_max=2, pairs_max=4)),
-        DormantAccount(DormantAccountConfig(dormant_ms=2 * DAY_MS, accounts_max=3)),
+        DormantAccount(DormantAccountConfig(dormant_ms=2 * DAY_MS)),
         LargeTransfer(LargeTransferConfig(threshold_minor=THRESHOLD)),
     ]
 
@@ -98,7 +98,16 @@ def test_a_restored_monitor_goes_on_as_one_that_never_stopped(
         observe_all(stopped, feed[:cut])
         assert restored.restore(stopped.checkpoint())  # type: ignore[attr-defined]
         assert observe_all(restored, feed[cut:]) == observe_all(never_stopped, feed[cut:])
-        assert restored.checkpoint() == never_stopped.checkpoint()  # type: ignore[attr-defined]
+        assert remembered(restored) == remembered(never_stopped)
+
+
+def remembered(monitor: Monitor) -> object:
+    """What ``monitor`` remembers: its checkpoint's bytes, which hold LRU order; for the
+    dormancy monitor, whose table order carries no meaning, its entries."""
+    if isinstance(monitor, DormantAccount):
+        table = monitor._last_ms
+        return sorted((account, table.get(account)) for account in table)
+    return monitor.checkpoint()  # type: ignore[attr-defined]
 
 
 def test_the_monitors_fire_on_these_movements_at_all() -> None:

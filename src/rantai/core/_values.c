@@ -21,6 +21,18 @@ update is all or nothing: it checks every item, then allocates everything the ba
 (a larger slot array, new entries), and only then changes the table, which cannot fail. If
 an allocation fails the table keeps its contents (a grown array holds the same keys).
 
+Serialized form (to_bytes, from_bytes), all integers fixed-width little-endian (fixed rather
+than varints: a field decodes with one load and cannot run on, for ~6 B per entry more):
+  header  "RVT\x00" (4 bytes), format version (u32, now 1), entry count (u64), lead (u64);
+  entries one after another in the table's iteration order, each the key's length (u32), the
+          value's length (u32), the key's UTF-8 bytes (surrogatepass, as stored) and the value.
+"lead" is how many entries sit in the slots before the first empty one. from_bytes pre-sizes
+the array for the count and inserts the entries after those first, then those: every run of
+occupied slots is then rebuilt from its start, so a run that wraps past the array's end comes
+back in the same slots, and the copy iterates in the stored order whenever its array is as
+large as the original's (always, unless deletes left the original larger than its count
+needs: the copy is then compacted, and iterates in its own deterministic order).
+
 Threads: every method keeps the GIL from start to end and runs no Python code while it
 changes the table, so each call is atomic with respect to other Python threads. An iterator
 raises RuntimeError if the table's keys changed (an insert, a delete, a growth) since it was
@@ -153,7 +165,7 @@ static Py_ssize_t find_slot(const Table *table, uint64_t hash, const char *key, 
 }
 
 /* Put an entry whose key is absent; the array must have room. */
-static void place(Slot *slots, size_t capacity, uint64_t hash, Entry *entry) {
+static inline void place(Slot *slots, size_t capacity, uint64_t hash, Entry *entry) {
     size_t mask = capacity - 1;
     size_t i = hash & mask;
     while (slots[i].entry != NULL) {
@@ -285,6 +297,8 @@ static Entry *lookup(const Table *table, PyObject *key, int *failed) {
 }
 
 /* ---- the Python type ---- */
+
+static PyTypeObject TableType;
 
 static PyObject *table_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
@@ -615,6 +629,289 @@ static PyObject *table_sizeof(Table *table, PyObject *unused) {
                              table->entry_bytes);
 }
 
+/* ---- serialization ---- */
+
+#define FORMAT_MAGIC "RVT\0"
+#define FORMAT_VERSION 1u
+#define HEADER_SIZE 24 /* magic, version, count, lead */
+#define ENTRY_HEADER_SIZE 8 /* key length, value length */
+
+static inline void store_u32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static inline void store_u64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static inline uint32_t load_u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static PyObject *table_to_bytes(Table *table, PyObject *unused) {
+    (void)unused;
+    size_t size = HEADER_SIZE;
+    size_t lead = 0;
+    int before_gap = 1; /* still in the slots before the first empty one */
+    for (size_t i = 0; i < table->capacity; i++) {
+        const Entry *entry = table->slots[i].entry;
+        if (entry == NULL) {
+            before_gap = 0;
+            continue;
+        }
+        lead += before_gap;
+        /* Each term is under 2^33 and there are fewer than 2^60 of them: no wrap in size_t. */
+        size += ENTRY_HEADER_SIZE + (size_t)entry->key_length + entry->value_length;
+    }
+    if (size > (size_t)PY_SSIZE_T_MAX) {
+        return PyErr_NoMemory();
+    }
+    /* One bytes object, filled in place: no Python object per entry. */
+    PyObject *result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    if (result == NULL) {
+        return NULL;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
+    memcpy(out, FORMAT_MAGIC, 4);
+    store_u32(out + 4, FORMAT_VERSION);
+    store_u64(out + 8, (uint64_t)table->count);
+    store_u64(out + 16, (uint64_t)lead);
+    out += HEADER_SIZE;
+    for (size_t i = 0; i < table->capacity; i++) {
+        const Entry *entry = table->slots[i].entry;
+        if (entry == NULL) {
+            continue;
+        }
+        size_t length = (size_t)entry->key_length + entry->value_length;
+        store_u32(out, entry->key_length);
+        store_u32(out + 4, entry->value_length);
+        memcpy(out + ENTRY_HEADER_SIZE, entry->bytes, length);
+        out += ENTRY_HEADER_SIZE + length;
+    }
+    return result;
+}
+
+/* Offset of the first byte at which `s` stops being what surrogatepass decodes (strict UTF-8,
+   plus the three-byte forms of U+D800..U+DFFF, which is how key_bytes stores lone
+   surrogates), or -1 if it is all valid. Overlong forms and code points past U+10FFFF are
+   refused, so every accepted key is the encoding of exactly one str. */
+static Py_ssize_t invalid_utf8(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        unsigned char low = 0x80, high = 0xBF; /* the range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            if (c == 0xE0) {
+                low = 0xA0; /* below: overlong */
+            }
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            if (c == 0xF0) {
+                low = 0x90; /* below: overlong */
+            } else if (c == 0xF4) {
+                high = 0x8F; /* above: past U+10FFFF */
+            }
+        } else {
+            return (Py_ssize_t)i;
+        }
+        if (n - i <= need || s[i + 1] < low || s[i + 1] > high) {
+            return (Py_ssize_t)i;
+        }
+        for (size_t k = 2; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) {
+                return (Py_ssize_t)i;
+            }
+        }
+        i += need + 1;
+    }
+    return -1;
+}
+
+/* Where each entry of `data` lies, read by next_entry; `data` has been checked already. */
+typedef struct {
+    const unsigned char *at;
+} Cursor;
+
+static inline void next_entry(Cursor *cursor, Item *item) {
+    item->key_length = load_u32(cursor->at);
+    item->value_length = load_u32(cursor->at + 4);
+    item->key = (const char *)cursor->at + ENTRY_HEADER_SIZE;
+    item->value = item->key + item->key_length;
+    cursor->at += ENTRY_HEADER_SIZE + item->key_length + item->value_length;
+}
+
+/* Check everything about `data` but duplicate keys, allocating nothing; -1 with ValueError.
+   On success *count and *lead are the header's. */
+static int check_serialized(const unsigned char *data, size_t size, size_t *count_out,
+                            size_t *lead_out) {
+    if (size < HEADER_SIZE) {
+        PyErr_Format(PyExc_ValueError,
+                     "value table data: %zu bytes, shorter than the %d-byte header", size,
+                     HEADER_SIZE);
+        return -1;
+    }
+    if (memcmp(data, FORMAT_MAGIC, 4) != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "value table data: bad magic (not from NativeValueTable.to_bytes)");
+        return -1;
+    }
+    uint32_t version = load_u32(data + 4);
+    if (version != FORMAT_VERSION) {
+        PyErr_Format(PyExc_ValueError,
+                     "value table data: format version %lu, this build reads only %lu",
+                     (unsigned long)version, (unsigned long)FORMAT_VERSION);
+        return -1;
+    }
+    uint64_t count = load_word(data + 8);
+    uint64_t lead = load_word(data + 16);
+    /* Every entry takes at least its two lengths: a count the data cannot hold is refused
+       before anything is sized from it. */
+    if (count > (size - HEADER_SIZE) / ENTRY_HEADER_SIZE) {
+        PyErr_Format(PyExc_ValueError,
+                     "value table data: the header counts %llu entries, more than %zu bytes "
+                     "can hold",
+                     (unsigned long long)count, size);
+        return -1;
+    }
+    if (lead > count) {
+        PyErr_Format(PyExc_ValueError,
+                     "value table data: the header's lead (%llu) exceeds its count (%llu)",
+                     (unsigned long long)lead, (unsigned long long)count);
+        return -1;
+    }
+    size_t at = HEADER_SIZE;
+    for (size_t i = 0; i < count; i++) {
+        if (at == size) {
+            PyErr_Format(PyExc_ValueError,
+                         "value table data: the header counts %llu entries, the data holds %zu",
+                         (unsigned long long)count, i);
+            return -1;
+        }
+        if (size - at < ENTRY_HEADER_SIZE) {
+            PyErr_Format(PyExc_ValueError, "value table data: entry %zu is truncated", i);
+            return -1;
+        }
+        size_t key_length = load_u32(data + at);
+        size_t value_length = load_u32(data + at + 4);
+        at += ENTRY_HEADER_SIZE;
+        if (key_length > size - at || value_length > size - at - key_length) {
+            PyErr_Format(PyExc_ValueError,
+                         "value table data: entry %zu (key %zu bytes, value %zu bytes) runs "
+                         "past the end of the data",
+                         i, key_length, value_length);
+            return -1;
+        }
+        Py_ssize_t bad = invalid_utf8(data + at, key_length);
+        if (bad >= 0) {
+            PyErr_Format(PyExc_ValueError,
+                         "value table data: entry %zu: the key is not valid UTF-8 (byte %zd)", i,
+                         bad);
+            return -1;
+        }
+        at += key_length + value_length;
+    }
+    if (at != size) {
+        PyErr_Format(PyExc_ValueError,
+                     "value table data: %zu trailing bytes after the %llu entries", size - at,
+                     (unsigned long long)count);
+        return -1;
+    }
+    *count_out = (size_t)count;
+    *lead_out = (size_t)lead;
+    return 0;
+}
+
+/* Insert the checked entry `item` into `table` (sized for it); -1 with ValueError on a
+   duplicate key or MemoryError. */
+static int restore_entry(Table *table, Item *item, size_t index) {
+    item->hash = hash_key(item->key, item->key_length);
+    if (find_slot(table, item->hash, item->key, item->key_length) >= 0) {
+        PyObject *key =
+            PyUnicode_DecodeUTF8(item->key, (Py_ssize_t)item->key_length, "surrogatepass");
+        if (key != NULL) {
+            PyErr_Format(PyExc_ValueError, "value table data: entry %zu repeats the key %R",
+                         index, key);
+            Py_DECREF(key);
+        }
+        return -1;
+    }
+    Entry *entry = new_entry(item);
+    if (entry == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    place(table->slots, table->capacity, item->hash, entry);
+    table->entry_bytes += ENTRY_SIZE(item->key_length, item->value_length);
+    table->count++;
+    return 0;
+}
+
+static PyObject *table_from_bytes(PyObject *cls, PyObject *data) {
+    /* The new table first: cls() may run Python code, which must not see `data` checked. */
+    PyObject *made = PyObject_CallNoArgs(cls);
+    if (made == NULL) {
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(made, &TableType) || ((Table *)made)->count != 0) {
+        PyErr_Format(PyExc_TypeError, "from_bytes: %.100s() did not make an empty value table",
+                     ((PyTypeObject *)cls)->tp_name);
+        Py_DECREF(made);
+        return NULL;
+    }
+    Table *table = (Table *)made;
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
+        Py_DECREF(made);
+        return NULL;
+    }
+    const unsigned char *bytes = view.buf;
+    size_t count, lead;
+    /* The buffer is exported until released: a bytearray cannot be resized meanwhile, and no
+       Python code runs from here on to change its contents. */
+    int failed = check_serialized(bytes, (size_t)view.len, &count, &lead);
+    if (!failed && count && reserve(table, count)) {
+        PyErr_NoMemory();
+        failed = 1;
+    }
+    if (!failed && count) {
+        /* The entries after the lead, then the lead: see the header comment. */
+        Item item;
+        Cursor cursor = {bytes + HEADER_SIZE};
+        const unsigned char *lead_start = cursor.at;
+        for (size_t i = 0; i < lead; i++) {
+            next_entry(&cursor, &item);
+        }
+        for (size_t i = lead; i < count && !failed; i++) {
+            next_entry(&cursor, &item);
+            failed = restore_entry(table, &item, i);
+        }
+        cursor.at = lead_start;
+        for (size_t i = 0; i < lead && !failed; i++) {
+            next_entry(&cursor, &item);
+            failed = restore_entry(table, &item, i);
+        }
+    }
+    PyBuffer_Release(&view);
+    if (failed) {
+        Py_DECREF(made); /* frees every entry put in so far */
+        return NULL;
+    }
+    table->version++;
+    return made;
+}
+
 /* ---- iteration ---- */
 
 static PyTypeObject IteratorType;
@@ -691,6 +988,11 @@ static PyMethodDef table_methods[] = {
      "Apply (key, value) pairs: set key to value, or delete it when value is None.\n\n"
      "Later pairs win over earlier ones for the same key; deleting an absent key changes\n"
      "nothing. Raises TypeError (table unchanged) on any malformed item."},
+    {"to_bytes", (PyCFunction)table_to_bytes, METH_NOARGS,
+     "Every entry, in iteration order, as one bytes object that from_bytes reads back."},
+    {"from_bytes", (PyCFunction)table_from_bytes, METH_O | METH_CLASS,
+     "A new table holding the entries of `data` (from to_bytes, any bytes-like object).\n\n"
+     "Raises ValueError, making nothing, if `data` is malformed in any way."},
     {"memory_bytes", (PyCFunction)table_memory_bytes, METH_NOARGS,
      "Bytes the table holds in C: its slot array and the sizes malloc'ed for its entries."},
     {"__sizeof__", (PyCFunction)table_sizeof, METH_NOARGS,

@@ -1,6 +1,7 @@
 """Types of the native value table (``_values.c``): str keys -> encoded bytes values."""
 
 from collections.abc import Iterable, Iterator
+from typing import Self
 
 class NativeValueTable:
     """Map of str keys -> bytes values, stored compactly in C.
@@ -16,3 +17,9 @@ class NativeValueTable:
     def update(self, items: Iterable[tuple[str, bytes | None]]) -> None: ...
     def __iter__(self) -> Iterator[str]: ...
     def memory_bytes(self) -> int: ...
+    def to_bytes(self) -> bytes:
+        """Every entry in iteration order, one bytes object (format: ``_values.c``)."""
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Self:
+        """A new table of ``data``'s entries; ValueError if it is malformed."""

@@ -68,7 +68,9 @@ class NodeConfig:
     block_wait_ms: int = 10
     pending_txs_max: int = 200_000
     verify_workers: int = 0
-    recent_receipts_max: int = 500_000
+    # Receipts kept in memory for lookups and waiters (~400 B each); older ones are read
+    # from the store. 100,000 is most of a minute at full load.
+    recent_receipts_max: int = 100_000
     # Executed blocks waiting for the writer; the executor waits when this many are queued.
     staged_blocks_max: int = 4
     # An envelope ahead of its sender's next nonce waits this long for the ones before it
