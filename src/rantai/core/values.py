@@ -27,8 +27,8 @@ from rantai.core.state import DELETED, namespace_type
 
 __all__ = ["DECODED_CACHE_MAX", "StateValues"]
 
-DECODED_CACHE_MAX: Final = 131_072
-"""Decoded records kept: ~50 MB at most, the whole state of ~20,000 accounts."""
+DECODED_CACHE_MAX: Final = 65_536
+"""Decoded records kept: ~25 MB at most, the whole state of ~10,000 accounts (6 keys each)."""
 
 LOAD_CHUNK: Final = 10_000
 _ABSENT: Final = object()

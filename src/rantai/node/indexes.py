@@ -16,7 +16,7 @@ block lock (so a reader holding that lock sees them agree with the head).
 Holdings are the core's own index (``Ledger.index.holders``: per instrument, the accounts
 holding it, sorted), and amounts are read from the state, not copied here: at a million
 accounts every byte per account counts (docs/decisions/state-values.md). An account's
-positions are found by asking each instrument's holders: a set lookup per instrument.
+positions are found by asking each held instrument's sorted holders: a bisection each.
 Parties are a ``SortedList``, not a ``SortedSet``: the set beside it would cost ~50 bytes a
 party for membership tests only toggles make.
 

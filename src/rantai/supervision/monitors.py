@@ -28,6 +28,7 @@ supervisor replays instead, since what a monitor remembers depends on its config
 
 from __future__ import annotations
 
+import struct
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -412,27 +413,46 @@ class RoundTripConfig:
     pairs_max: int = PARTIES_MAX
 
 
+_LEG = struct.Struct("<qq32s")  # time, amount, tx id
+_TX_ID_BYTES = 32
+
+
+def _leg(movement: CommittedMovement) -> bytes:
+    tx_id = bytes.fromhex(movement.tx_id)
+    if len(tx_id) != _TX_ID_BYTES:
+        raise ValueError(f"a tx id is {_TX_ID_BYTES} bytes, not {len(tx_id)}")
+    return _LEG.pack(movement.at_ms, movement.amount, tx_id)
+
+
+def _unexpired(legs: bytes, oldest_ms: int) -> bytes:
+    """``legs`` without those older than ``oldest_ms`` (they are in time order)."""
+    size = _LEG.size
+    start = 0
+    while start < len(legs) and _LEG.unpack_from(legs, start)[0] < oldest_ms:
+        start += size
+    return legs[start:]
+
+
 class RoundTrip:
     """A -> B, then B -> A of a similar amount in the same instrument within the window.
-    Score 75. Each outgoing leg is matched at most once."""
+    Score 75. Each outgoing leg is matched at most once.
+
+    Up to ``pairs_max`` pairs of parties are remembered, each with up to ``legs_max``
+    outgoing legs: the legs of a pair are one bytes object of fixed 48-byte records (time,
+    amount, tx id), ~800 bytes for 16 legs where a list of movements took ~7 KB."""
 
     name = "round_trip"
 
     def __init__(self, config: RoundTripConfig | None = None) -> None:
         self.config = config or RoundTripConfig()
-        # Oldest first, at most ``legs_max``. A list, not a deque: most pairs of parties
-        # never hold more than a leg or two, and a list is made and kept far more cheaply.
-        self._legs: _Lru[tuple[str, str, str], list[CommittedMovement]] = _Lru(
-            self.config.pairs_max
-        )
+        self._legs: _Lru[tuple[str, str, str], bytes] = _Lru(self.config.pairs_max)
 
     def checkpoint(self) -> bytes:
         return _checkpoint(self.config, self._legs.items())
 
     def restore(self, checkpoint: bytes) -> bool:
-        Entry = tuple[tuple[str, str, str], list[CommittedMovement]]  # noqa: N806
-        entries = _entries_of(checkpoint, self.config, list[Entry])
-        if entries is None:
+        entries = _entries_of(checkpoint, self.config, list[tuple[tuple[str, str, str], bytes]])
+        if entries is None or any(len(legs) % _LEG.size for _, legs in entries):
             return False
         self._legs.replace((k, legs) for k, legs in entries)
         return True
@@ -443,34 +463,34 @@ class RoundTrip:
         a, b = m.source_party, m.destination_party
         if m.kind != "transfer" or a == b or m.amount < c.amount_min_minor:
             return []
-        back = self._legs.get((b, a, m.instrument))
+        oldest_ms = m.at_ms - c.window_ms
+        back_key = (b, a, m.instrument)
+        back = self._legs.get(back_key)
         if back:
-            expired = 0
-            while expired < len(back) and back[expired].at_ms < m.at_ms - c.window_ms:
-                expired += 1
-            del back[:expired]
-            for leg in back:
-                low, high = (
-                    leg.amount * (100 - c.tolerance_pct),
-                    leg.amount * (100 + c.tolerance_pct),
-                )
+            back = _unexpired(back, oldest_ms)
+            for start in range(0, len(back), _LEG.size):
+                _, amount, tx_id = _LEG.unpack_from(back, start)
+                low, high = (amount * (100 - c.tolerance_pct), amount * (100 + c.tolerance_pct))
                 if low <= m.amount * 100 <= high:
-                    back.remove(leg)
+                    self._legs.put(back_key, back[:start] + back[start + _LEG.size :])
                     return [
                         Alert(
                             self.name,
                             m.height,
                             m.at_ms,
                             (b, a),
-                            (leg.tx_id, m.tx_id),
+                            (tx_id.hex(), m.tx_id),
                             75,
-                            {"instrument": m.instrument, "out": leg.amount, "back": m.amount},
+                            {"instrument": m.instrument, "out": amount, "back": m.amount},
                         )
                     ]
-        legs = self._legs.get_or_add((a, b, m.instrument), list)
-        legs.append(m)
-        if len(legs) > c.legs_max:
-            del legs[0]
+            self._legs.put(back_key, back)
+        # Legs past the window can never match: dropping them here rather than when the way
+        # back comes changes no alert (the oldest go first either way).
+        legs = _unexpired(self._legs.get((a, b, m.instrument)) or b"", oldest_ms) + _leg(m)
+        if len(legs) > c.legs_max * _LEG.size:
+            legs = legs[_LEG.size :]
+        self._legs.put((a, b, m.instrument), legs)
         return []
 
 

@@ -67,7 +67,9 @@ __all__ = ["AlertView", "BlockMonitors", "StoreContext", "Supervisor"]
 BLOCKS_PER_COMMIT: Final = 1_000  # supervised blocks written per database transaction
 POLL_S: Final = 1.0  # the thread also looks for new blocks this often without a wake-up
 WRITE_INTERVAL_S: Final = 0.5  # the thread writes alerts and the supervised height this often
-ANNOUNCED_MAX: Final = 10_000  # blocks kept from the node's announcements until fed
+# Blocks kept from the node's announcements until fed: a full block's receipts and changes
+# are ~3.5 MB. A thread further behind reads the blocks past these from the store.
+ANNOUNCED_MAX: Final = 16
 STATE_CACHE_MAX: Final = 200_000  # decoded state entries the monitors keep between blocks
 # The monitors' memory is saved this often: a restart replays at most this long a stretch.
 CHECKPOINT_INTERVAL_S: Final = 60.0
@@ -229,16 +231,21 @@ class BlockMonitors:
         """Take back every monitor's memory from ``checkpoint``; False when it does not fit
         these monitors (then some may have been restored: start again with fresh ones)."""
         try:
-            parts = msgspec.msgpack.decode(checkpoint, type=list[tuple[str, bytes]])
+            # Raw: the parts are copied out one monitor at a time, not all at once.
+            parts = msgspec.msgpack.decode(checkpoint, type=list[tuple[str, msgspec.Raw]])
         except (msgspec.DecodeError, msgspec.ValidationError):
             return False
         monitors = self._monitors
         if [name for name, _ in parts] != [m.name for m in monitors]:
             return False
-        return all(
-            isinstance(m, Checkpointed) and m.restore(state)
-            for m, (_, state) in zip(monitors, parts, strict=True)
-        )
+        for monitor, (_, part) in zip(monitors, parts, strict=True):
+            try:
+                state = msgspec.msgpack.decode(part, type=bytes)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return False
+            if not (isinstance(monitor, Checkpointed) and monitor.restore(state)):
+                return False
+        return True
 
     def _advance_cache(self, changes: Mapping[str, bytes | None]) -> None:
         """Bring the state cache to the block whose ``changes`` these are."""
@@ -410,9 +417,16 @@ class Supervisor:
 
     def _announce(self, block: _Block) -> None:
         with self._announced_lock:
-            if len(self._announced) >= ANNOUNCED_MAX:  # the thread is far behind: read later
-                self._announced.clear()
-            self._announced[block.header.height] = block
+            announced = self._announced
+            if len(announced) >= ANNOUNCED_MAX:
+                # Drop what the thread fed already (it read those from the store); if it is
+                # still far behind, keep the oldest, which it feeds next, and let it read
+                # this one from the store.
+                fed = self._fed if self._fed is not None else -1
+                for height in [h for h in announced if h <= fed]:
+                    del announced[height]
+            if len(announced) < ANNOUNCED_MAX:
+                announced[block.header.height] = block
         self._wake.set()
 
     def _record_of(self, alert: Alert) -> AlertRecord:
