@@ -27,8 +27,8 @@ from rantai.core.state import DELETED, namespace_type
 
 __all__ = ["DECODED_CACHE_MAX", "StateValues"]
 
-DECODED_CACHE_MAX: Final = 65_536
-"""Decoded records kept: ~25 MB at most, the whole state of ~10,000 accounts (6 keys each)."""
+DECODED_CACHE_MAX: Final = 131_072
+"""Decoded records kept: ~50 MB at most, the whole state of ~20,000 accounts (6 keys each)."""
 
 LOAD_CHUNK: Final = 10_000
 _ABSENT: Final = object()
@@ -58,6 +58,8 @@ class StateValues(Mapping[str, Any]):
         value = self._decoded.get(key, _ABSENT)
         if value is not _ABSENT:
             return value
+        if key not in self._table:
+            return default  # nothing to cache, so no lock: a transfer reads several absences
         with self._lock:
             raw = self._table.get(key)
             if raw is None:
