@@ -18,13 +18,13 @@ from tests.support import key_of
 
 from rantai.core import codes
 from rantai.core.block import Header
-from rantai.core.encoding import decode
+from rantai.core.encoding import decode, encode
 from rantai.core.errors import InvariantError
 from rantai.core.ids import account_id
 from rantai.core.kinds.transfers import Transfer
 from rantai.core.ledger import Ledger
 from rantai.core.proofs import verify_state_value
-from rantai.core.records import balance_key
+from rantai.core.records import CHAIN_KEY, balance_key
 from rantai.core.tx import SignedTx, build_envelope, check_envelope
 from rantai.node.audit import audit
 from rantai.node.datadir import open_node
@@ -254,6 +254,10 @@ def test_staged_blocks_applied_later_equal_blocks_applied_at_once(tmp_path: Path
     pipelined = [staged.stage_block(txs, ts) for txs in signed()]
     assert staged.staged_count == 3 and staged.head != staged.tip
     assert staged.tip_get(balance_key(A, "BOND1")) == 1
+    # Encoded at tip: a staged change, a value no staged block touched, an absent key.
+    assert staged.tip_raw(balance_key(A, "BOND1")) == encode(1)
+    assert staged.tip_raw(CHAIN_KEY) == staged.values.raw(CHAIN_KEY) is not None
+    assert staged.tip_raw("bal/nobody:main/BOND1") is None
     for _ in pipelined:
         staged.apply_staged()
     assert [o.header for o in pipelined] == [o.header for o in one_by_one]

@@ -135,6 +135,14 @@ class Ledger:
             return self.values.get(key)
         return None if value is DELETED else value
 
+    def tip_raw(self, key: str) -> bytes | None:
+        """The encoded value of ``key`` at ``tip``, or None: as stored, without decoding it
+        when no staged block changed it."""
+        value = self._pending.get(key)  # never None: DELETED marks a deletion
+        if value is None:
+            return self.values.raw(key)
+        return None if value is DELETED else encode(value)
+
     def execute_block(self, txs: Sequence[SignedTx], timestamp_ms: int) -> BlockOutcome:
         """Execute ``txs`` as the next block and apply it at once (``stage_block`` then
         ``apply_staged``); for callers with nothing to make durable in between."""

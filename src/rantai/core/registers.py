@@ -89,8 +89,7 @@ class StateIndex:
 
     def accounts_holding(self, instrument: str) -> Iterable[str]:
         """Accounts with a committed non-zero balance of ``instrument``, in order."""
-        accounts: Iterable[str] = self._holders.get(instrument, ())
-        return accounts
+        return self.holders(instrument) or ()
 
     def holders(self, instrument: str) -> SortedList | None:
         """The sorted accounts holding ``instrument``, or None when none does.

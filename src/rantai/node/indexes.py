@@ -27,7 +27,7 @@ grow; a listing reads each instruction's state from the head state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sortedcontainers import SortedList, SortedSet
@@ -69,13 +69,11 @@ class Indexes:
             indexes._update(key, True, values)
         return indexes
 
-    def apply(self, changes: Iterable[str], values: Mapping[str, Any]) -> None:
-        """Bring the indexes in step with a block that changed ``changes`` (keys).
-
-        ``values`` is the state after the block: a changed key absent from it was deleted.
-        """
-        for key in changes:
-            self._update(key, key in values, values)
+    def apply(self, changes: Mapping[str, bytes | None], values: Mapping[str, Any]) -> None:
+        """Bring the indexes in step with a block's ``changes`` (key -> its encoded value,
+        None where deleted); ``values`` is the state after the block."""
+        for key, raw in changes.items():
+            self._update(key, raw is not None, values)
 
     def _update(self, key: str, present: bool, values: Mapping[str, Any]) -> None:
         if key.startswith(_PARTY):

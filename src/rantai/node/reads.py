@@ -22,7 +22,7 @@ from itertools import islice
 from typing import Any, Generic, TypeVar
 
 from rantai.core.block import Header
-from rantai.core.encoding import decode, encode
+from rantai.core.encoding import decode
 from rantai.core.errors import InvariantError
 from rantai.core.ledger import state_path
 from rantai.core.records import Instrument, Party, balance_key, instrument_key, party_key
@@ -101,8 +101,7 @@ class Reader:
             if height == head.height:
                 # The tree is at the tip, which may be a block or two past the head while the
                 # writer makes them durable: answer at the tip, once it is durable.
-                value = ledger.tip_get(key)
-                raw = None if value is None else encode(value)
+                raw = ledger.tip_raw(key)
                 answer = StateAnswer(key, tip.height, tip, raw, ledger.tree.prove(state_path(key)))
         if answer is not None:
             self.node.await_committed(answer.height)

@@ -145,14 +145,9 @@ class _Lru(Generic[_K, _V]):
         self._size_max = size_max
 
     def items(self) -> list[tuple[_K, _V]]:
-        """Every entry, least recently used first."""
+        """Every entry, least recently used first. (Not the ``OrderedDict`` itself for an
+        encoder: msgspec reads one in insertion order, not the order ``move_to_end`` keeps.)"""
         return list(self._items.items())
-
-    def mapping(self) -> dict[_K, _V]:
-        """Every entry, least recently used first, as a plain dict: cheaper to make and to
-        encode than a list of pairs. (An encoder reading the ``OrderedDict`` itself would
-        see its insertion order, not the order ``move_to_end`` keeps.)"""
-        return dict(self._items)
 
     def replace(self, items: Iterable[tuple[_K, _V]]) -> None:
         """Hold ``items`` (least recently used first) and nothing else."""
