@@ -8,7 +8,9 @@ the authorization tests read.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -157,3 +159,61 @@ async def read_as(
 def ledger_fingerprint(node: Node) -> tuple[bytes, bytes, int]:
     """Head hash, state root and pending count: unchanged by anything a bad request does."""
     return node.ledger.head_hash, node.ledger.tree.root, node.pending_count
+
+
+# --- Server-Sent Events, driven over ASGI directly ----------------------------------------
+
+
+class SseClient:
+    """Runs one GET of the stream against the app; collects the body as it comes."""
+
+    def __init__(self, app: Any, headers: dict[str, str] | None = None) -> None:
+        self.app = app
+        self.body = b""
+        self.status = 0
+        self.start_headers: list[tuple[bytes, bytes]] = []
+        self.more = asyncio.Event()
+        self._disconnect = asyncio.Event()
+        raw_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        self.scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/v1/stream/headers",
+            "raw_path": b"/v1/stream/headers",
+            "query_string": b"",
+            "headers": raw_headers,
+            "client": ("127.0.0.1", 1),
+            "server": ("rantai.test", 80),
+        }
+
+    async def receive(self) -> dict[str, Any]:
+        await self._disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.start_headers = [(bytes(k), bytes(v)) for k, v in message["headers"]]
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
+            self.more.set()
+
+    async def until(self, text: bytes, timeout_s: float = 5.0) -> None:
+        async with asyncio.timeout(timeout_s):
+            while text not in self.body:
+                self.more.clear()
+                await self.more.wait()
+
+    def events(self) -> list[tuple[int, dict[str, Any]]]:
+        found = []
+        for block in self.body.split(b"\n\n"):
+            lines = dict(line.split(b": ", 1) for line in block.split(b"\n") if line[:1].isalpha())
+            if lines.get(b"event") == b"header":
+                found.append((int(lines[b"id"]), json.loads(lines[b"data"])))
+        return found
+
+    def disconnect(self) -> None:
+        self._disconnect.set()

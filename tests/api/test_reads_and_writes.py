@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
-from tests.api.support import COUNTERPARTY, OTHER, OWNER, World, app_for, envelope, read_as
+from tests.api.support import (
+    COUNTERPARTY,
+    OTHER,
+    OWNER,
+    SseClient,
+    World,
+    app_for,
+    envelope,
+    read_as,
+)
 
 from rantai.core.block import Header
 from rantai.core.ids import account_id
@@ -247,64 +255,11 @@ async def test_metrics_count_submissions_and_blocks(
 # --- Server-Sent Events, driven over ASGI directly ----------------------------------------
 
 
-class _SseClient:
-    """Runs one GET of the stream against the app; collects the body as it comes."""
-
-    def __init__(self, app: Any, headers: dict[str, str] | None = None) -> None:
-        self.app = app
-        self.body = b""
-        self.status = 0
-        self.more = asyncio.Event()
-        self._disconnect = asyncio.Event()
-        raw_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-        self.scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/v1/stream/headers",
-            "raw_path": b"/v1/stream/headers",
-            "query_string": b"",
-            "headers": raw_headers,
-            "client": ("127.0.0.1", 1),
-            "server": ("rantai.test", 80),
-        }
-
-    async def receive(self) -> dict[str, Any]:
-        await self._disconnect.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        elif message["type"] == "http.response.body":
-            self.body += message.get("body", b"")
-            self.more.set()
-
-    async def until(self, text: bytes, timeout_s: float = 5.0) -> None:
-        async with asyncio.timeout(timeout_s):
-            while text not in self.body:
-                self.more.clear()
-                await self.more.wait()
-
-    def events(self) -> list[tuple[int, dict[str, Any]]]:
-        found = []
-        for block in self.body.split(b"\n\n"):
-            lines = dict(line.split(b": ", 1) for line in block.split(b"\n") if line[:1].isalpha())
-            if lines.get(b"event") == b"header":
-                found.append((int(lines[b"id"]), json.loads(lines[b"data"])))
-        return found
-
-    def disconnect(self) -> None:
-        self._disconnect.set()
-
-
 async def test_stream_sends_each_committed_header(world: World) -> None:
     node = world.node
     app = app_for(world)
     async with app.router.lifespan_context(app):
-        sse = _SseClient(app)
+        sse = SseClient(app)
         task = asyncio.create_task(app(sse.scope, sse.receive, sse.send))
         await sse.until(b": connected")
         node.submit([envelope(node, OWNER, Transfer(A, C, "BOND1", 1, ""))])
@@ -325,7 +280,7 @@ async def test_stream_resumes_from_last_event_id(world: World) -> None:
     head = world.node.ledger.head
     assert head is not None
     async with app.router.lifespan_context(app):
-        sse = _SseClient(app, {"Last-Event-ID": str(head.height - 2)})
+        sse = SseClient(app, {"Last-Event-ID": str(head.height - 2)})
         task = asyncio.create_task(app(sse.scope, sse.receive, sse.send))
         await sse.until(b"id: %d\n" % head.height)
         sse.disconnect()
@@ -336,7 +291,7 @@ async def test_stream_resumes_from_last_event_id(world: World) -> None:
 async def test_shutdown_ends_open_streams(world: World) -> None:
     app = app_for(world)
     async with app.router.lifespan_context(app):
-        sse = _SseClient(app)
+        sse = SseClient(app)
         task = asyncio.create_task(app(sse.scope, sse.receive, sse.send))
         await sse.until(b": connected")
         from rantai.api import api_context

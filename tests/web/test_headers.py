@@ -19,7 +19,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.types import Message, Receive, Scope, Send
-from tests.api.support import World, app_for
+from tests.api.support import SseClient, World, app_for
 from tests.web.support import log_in
 
 from rantai.api import api_context
@@ -89,38 +89,15 @@ async def test_api_and_other_answers_carry_none(client: httpx.AsyncClient) -> No
 
 async def test_the_header_stream_starts_without_them(world: World) -> None:
     app = app_for(world)
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/v1/stream/headers",
-        "raw_path": b"/v1/stream/headers",
-        "query_string": b"",
-        "headers": [],
-        "client": ("127.0.0.1", 1),
-        "server": ("rantai.test", 80),
-    }
-    started: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-    disconnected = asyncio.Event()
-
-    async def receive() -> Message:
-        await disconnected.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        if message["type"] == "http.response.start" and not started.done():
-            started.set_result(message)
-
     async with app.router.lifespan_context(app):
-        stream = asyncio.create_task(app(scope, receive, send))
-        start = await asyncio.wait_for(started, timeout=5)
-        disconnected.set()
+        sse = SseClient(app)
+        stream = asyncio.create_task(app(sse.scope, sse.receive, sse.send))
+        await sse.until(b": connected")
+        sse.disconnect()
         api_context(app).feed.close_streams()
         await asyncio.wait_for(stream, timeout=5)
-    names = {bytes(name).lower() for name, _ in start["headers"]}
-    assert (b"content-type", b"text/event-stream; charset=utf-8") in start["headers"]
+    names = {name.lower() for name, _ in sse.start_headers}
+    assert (b"content-type", b"text/event-stream; charset=utf-8") in sse.start_headers
     assert names.isdisjoint(name.encode() for name in PAGE_HEADERS)
 
 
