@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,15 @@ def test_restart_refuses_state_that_does_not_match_the_header(tmp_path: Path) ->
     node.store.close()
     import sqlite3
 
-    with sqlite3.connect(tmp_path / "ledger.db") as db:
-        db.execute("UPDATE state SET value = ? WHERE key = ?", (encode(7), balance_key(A, "BOND1")))
+    from rantai.store.sqlite import SqliteStore
+
+    with closing(SqliteStore(tmp_path / "ledger.db")) as store:
+        store.fold()  # every block's changes in the derived state file, to tamper with there
+    with sqlite3.connect(tmp_path / "ledger.state.db") as db:
+        changed = db.execute(
+            "UPDATE state SET value = ? WHERE key = ?", (encode(7), balance_key(A, "BOND1"))
+        )
+        assert changed.rowcount == 1
     from rantai.core.errors import InvariantError
 
     with pytest.raises(InvariantError, match="state root"):

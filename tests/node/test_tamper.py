@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from rantai.core.ids import account_id
 from rantai.core.kinds.transfers import Transfer
 from rantai.node.audit import audit
 from rantai.store import open_store
+from rantai.store.sqlite import SqliteStore
 
 A, B = account_id("inv-0"), account_id("inv-1")
 
@@ -39,7 +41,11 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _copy(pristine: Path, tmp_path: Path) -> Path:
+    """The pristine ledger, with its derived state file folded to the head (so that the
+    current state, which lives there, can be tampered with too)."""
     shutil.copy(pristine / "ledger.db", tmp_path / "ledger.db")
+    with closing(SqliteStore(tmp_path / "ledger.db")) as store:
+        store.fold()
     return tmp_path / "ledger.db"
 
 
@@ -96,9 +102,10 @@ def _block_column(column: str, at: int) -> Callable[[sqlite3.Connection], None]:
 def _state_value(prefix: str) -> Callable[[sqlite3.Connection], None]:
     def tamper(db: sqlite3.Connection) -> None:
         key, value = db.execute(
-            "SELECT key, value FROM state WHERE key LIKE ? ORDER BY key LIMIT 1", (prefix + "%",)
+            "SELECT key, value FROM derived.state WHERE key LIKE ? ORDER BY key LIMIT 1",
+            (prefix + "%",),
         ).fetchone()
-        db.execute("UPDATE state SET value = ? WHERE key = ?", (_flip(value, -1), key))
+        db.execute("UPDATE derived.state SET value = ? WHERE key = ?", (_flip(value, -1), key))
 
     return tamper
 
@@ -185,8 +192,11 @@ CASES: dict[str, tuple[Callable[[sqlite3.Connection], None], int | None, str]] =
 def test_tampering_is_detected(pristine: Path, tmp_path: Path, name: str) -> None:
     tamper, height, problem = CASES[name]
     db_path = _copy(pristine, tmp_path)
-    with sqlite3.connect(db_path) as db:
+    with closing(sqlite3.connect(db_path, isolation_level=None)) as db:
+        db.execute("ATTACH DATABASE ? AS derived", (str(tmp_path / "ledger.state.db"),))
+        db.execute("BEGIN")
         tamper(db)
+        db.execute("COMMIT")
     bad_height, found = _audit(db_path)
     assert bad_height is not None, f"{name} went unnoticed"
     if height is not None:

@@ -2,6 +2,7 @@
 
 ```
 DIR/ledger.db        the SQLite store (absent when the node runs on PostgreSQL)
+DIR/ledger.state.db  its current state, folded from ledger.db (rebuilt when deleted)
 DIR/chain.json       chain id, the executor key file, and the store URL
 DIR/keys/<name>.key  one JSON key file per party key and node key, mode 0600
 ```

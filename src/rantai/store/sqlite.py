@@ -1,4 +1,4 @@
-"""The SQLite store: the embedded default, one database file (DESIGN §10).
+"""The SQLite store: the embedded default, one database file and one derived (DESIGN §10).
 
 Durability: the journal is WAL with ``synchronous=FULL``, so a block is on disk when
 ``commit_block`` returns, and a crash at any instant leaves the last committed block intact.
@@ -15,6 +15,11 @@ statement reads one committed snapshot. Connections are opened with
 ``check_same_thread=False`` only so that ``close`` may close them from any thread and an
 iterator may be finished on another thread than the one that started it; the pool still
 hands each to one user at a time.
+
+State: a block appends its changes to ``state_log`` in height order; the current values and
+the key index of past values are folded from it into a derived file in the background
+(``rantai.store.sqlitestate``, docs/decisions/sqlite-fold.md). Read connections attach that
+file; a state read is one read transaction over both.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import astuple
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from rantai.store.base import (
     SUPERVISED_HEIGHT_KEY,
@@ -50,6 +55,7 @@ from rantai.store.migrations import (
     plan_migrations,
     statements_for,
 )
+from rantai.store.sqlitestate import FOLD_BLOCKS, Folder, derived_path, iter_state_at, value_at
 from rantai.store.sqlreads import ALERT_COLUMNS, CHANGE_COLUMNS, Query, Row, SqlReads
 
 __all__ = ["SqliteStore"]
@@ -57,15 +63,6 @@ __all__ = ["SqliteStore"]
 BUSY_TIMEOUT_MS: Final = 10_000
 READERS_IDLE_MAX: Final = 8
 FETCH_ROWS: Final = 1_000
-
-# Per key, the row with the greatest height at or below the height asked for, unless it is a
-# deletion. SQLite documents that with a single max() aggregate, bare columns (``value``, also
-# in HAVING) come from the row holding the max. The plan is one scan of the (key, height)
-# index in key order: linear in state_log, streamed, no sort. The third column is ignored.
-_STATE_AT_SQL: Final = (
-    "SELECT key, value, max(height) FROM state_log WHERE height <= ?"
-    " GROUP BY key HAVING value IS NOT NULL ORDER BY key"
-)
 
 
 @contextmanager
@@ -85,9 +82,13 @@ class SqliteStore(SqlReads):
             this code knows.
     """
 
-    STATE_AT_SQL: ClassVar[str] = _STATE_AT_SQL
-
-    def __init__(self, path: str | Path, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        fold_blocks: int = FOLD_BLOCKS,
+    ) -> None:
         self.path = Path(path)
         self._write_lock = threading.Lock()
         self._closed = False
@@ -99,6 +100,8 @@ class SqliteStore(SqlReads):
                     raise StoreError(f"cannot use WAL for {self.path} (journal mode {mode})")
                 self._writer.execute("PRAGMA synchronous=FULL")
                 _migrate(self._writer, migrations)
+            with _translate(f"cannot open the derived state of {self.path}"):
+                self._folder = Folder(self.path, fold_blocks)
         except BaseException:
             self._writer.close()
             raise
@@ -128,6 +131,7 @@ class SqliteStore(SqlReads):
                 conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                 if query_only:
                     conn.execute("PRAGMA query_only=ON")
+                    conn.execute("ATTACH DATABASE ? AS derived", (str(derived_path(self.path)),))
             except BaseException:
                 conn.close()
                 raise
@@ -173,6 +177,13 @@ class SqliteStore(SqlReads):
             except BaseException:
                 conn.rollback()
                 raise
+        self._folder.committed(last)
+
+    def fold(self) -> int:
+        """Fold every committed block into the derived state file now; the height folded.
+        (Commits fold in the background every ``fold_blocks`` blocks; reads never need it.)"""
+        with _translate(f"cannot fold the state of {self.path}"):
+            return self._folder.fold()
 
     def append_access_log(self, entries: Sequence[AccessLogRecord]) -> None:
         """Append access log entries in one durable transaction.
@@ -310,6 +321,32 @@ class SqliteStore(SqlReads):
                 conn.rollback()
                 raise
 
+    def get_state(self, key: str) -> bytes | None:
+        """The current value of ``key``, or ``None`` when absent."""
+        with self._reading() as conn, _snapshot(conn):
+            return value_at(conn, key, None)
+
+    def get_state_at(self, key: str, height: int) -> bytes | None:
+        """The value of ``key`` after block ``height``; heights above the head read the head."""
+        with self._reading() as conn, _snapshot(conn):
+            return value_at(conn, key, height)
+
+    def iter_state(self) -> Iterator[tuple[str, bytes]]:
+        """Every current ``(key, value)``, ordered by key, from one snapshot."""
+        return self._iter_state(None)
+
+    def iter_state_at(self, height: int) -> Iterator[tuple[str, bytes]]:
+        """Every ``(key, value)`` present after block ``height``, ordered by key.
+
+        Heights above the head read as the head; negative heights read as empty.
+        """
+        return self._iter_state(height)
+
+    def _iter_state(self, height: int | None) -> Iterator[tuple[str, bytes]]:
+        # The connection and its read transaction are held until the iterator ends.
+        with self._reading() as conn, _snapshot(conn):
+            yield from iter_state_at(conn, height, FETCH_ROWS)
+
     def _fetch(self, queries: Sequence[Query]) -> list[list[Row]]:
         with self._reading() as conn:
             return [conn.execute(sql, params).fetchall() for sql, params in queries]
@@ -331,8 +368,19 @@ class SqliteStore(SqlReads):
             if self._closed:
                 return
             self._closed = True
+            self._folder.close()
             self._readers.close()
             self._writer.close()
+
+
+@contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: every statement inside reads the same committed state."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")  # a read transaction: nothing to undo
 
 
 def _read_version(conn: sqlite3.Connection) -> int:
@@ -379,14 +427,6 @@ def _write_block(conn: sqlite3.Connection, block: BlockRecord) -> None:
         [(tx.tx_id, tx.height, tx.index, tx.envelope, tx.receipt) for tx in block.txs],
     )
     conn.executemany(
-        "INSERT INTO state (key, value, height) VALUES (?, ?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height",
-        [(key, value, height) for key, value in changes if value is not None],
-    )
-    conn.executemany(
-        "DELETE FROM state WHERE key = ?", [(key,) for key, value in changes if value is None]
-    )
-    conn.executemany(
-        "INSERT INTO state_log (key, height, value) VALUES (?, ?, ?)",
-        [(key, height, value) for key, value in changes],
+        "INSERT INTO state_log (height, key, value) VALUES (?, ?, ?)",
+        [(height, key, value) for key, value in changes],
     )

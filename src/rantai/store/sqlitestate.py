@@ -1,0 +1,315 @@
+"""SQLite's state reads: the height-ordered ``state_log`` plus a derived file folded from it.
+
+A block appends its changes to ``state_log``, whose key is ``(height, key)``: the pages it
+writes are at the end of one B-tree. What a read by key needs, the current value of each key
+(``state``) and the heights at which each key changed (``history``, ordered by key), lives in
+a derived file beside the ledger (``ledger.db`` -> ``ledger.state.db``), brought up to date
+by a *fold* every ``FOLD_BLOCKS`` blocks, in one transaction per ``FOLD_CHUNK_BLOCKS``.
+Folding many blocks at once writes each page of those B-trees once for many keys, where a
+write per block wrote one page per changed key (docs/decisions/sqlite-fold.md).
+
+The derived file holds nothing that ``state_log`` does not: it may lag, be deleted, or come
+from another copy of the chain, and is then reset and folded again. Its ``fold`` row says up
+to which height it has folded and that block's header hash, which must match the ledger's.
+
+A read sees the derived file at some folded height ``F`` and the ledger at a later snapshot
+with head ``H``: the changes of heights ``F+1 .. H`` (the *tail*) come from ``state_log``,
+one index seek per tail height for a key, or one grouped scan of the tail for the whole
+state. The derived file is read first, so every height a concurrent fold adds after it is
+still in the ledger's tail; ``state_log`` rows are never deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+__all__ = [
+    "DERIVED_SCHEMA",
+    "FOLD_BLOCKS",
+    "Folder",
+    "derived_path",
+    "iter_state_at",
+    "value_at",
+]
+
+log = logging.getLogger(__name__)
+
+DERIVED_FORMAT: Final = 1
+FOLD_BLOCKS: Final = 32  # unfolded blocks that start a fold in the background
+FOLD_CHUNK_BLOCKS: Final = 64  # blocks folded in one transaction: bounds its time and memory
+FOLD_BUSY_TIMEOUT_MS: Final = 600_000  # two processes folding one file take turns
+STOP_TIMEOUT_S: Final = 60.0
+
+DERIVED_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS fold ("
+    " slot INTEGER PRIMARY KEY, format INTEGER NOT NULL, height INTEGER NOT NULL,"
+    " header_hash BLOB)",
+    f"INSERT OR IGNORE INTO fold (slot, format, height) VALUES (1, {DERIVED_FORMAT}, -1)",
+    "CREATE TABLE IF NOT EXISTS state ("
+    " key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS history ("
+    " key TEXT NOT NULL, height INTEGER NOT NULL, PRIMARY KEY (key, height)) WITHOUT ROWID",
+)
+
+# -- reads (on a ledger connection with the derived file attached as ``derived``) -------------
+
+_FOLDED_SQL: Final = "SELECT height FROM derived.fold WHERE slot = 1"
+_HEAD_SQL: Final = "SELECT max(height) FROM blocks"
+# The last change of a key in the tail: one seek per height, newest first. CROSS JOIN keeps
+# the heights as the outer loop, so each is a primary-key lookup of (height, key).
+_TAIL_VALUE_SQL: Final = (
+    "WITH RECURSIVE heights(h) AS (SELECT ?1 UNION ALL SELECT h - 1 FROM heights WHERE h > ?2)"
+    " SELECT state_log.value FROM heights CROSS JOIN state_log"
+    " ON state_log.height = heights.h AND state_log.key = ?3"
+    " ORDER BY heights.h DESC LIMIT 1"
+)
+_FOLDED_VALUE_SQL: Final = "SELECT value FROM derived.state WHERE key = ?"
+_HISTORY_VALUE_SQL: Final = (
+    "SELECT value FROM state_log WHERE key = ?1 AND height ="
+    " (SELECT max(height) FROM derived.history WHERE key = ?1 AND height <= ?2)"
+)
+_FOLDED_STATE_SQL: Final = "SELECT key, value FROM derived.state ORDER BY key"
+# SQLite documents that with a single max() aggregate, bare columns come from the row that
+# holds the max: per key, its last change in the range, deletions (NULL) included.
+_TAIL_STATE_SQL: Final = (
+    "SELECT key, value, max(height) FROM state_log WHERE height > ?1 AND height <= ?2"
+    " GROUP BY key ORDER BY key"
+)
+_HISTORY_STATE_SQL: Final = (
+    "SELECT last.key, state_log.value FROM"
+    " (SELECT key, max(height) AS height FROM derived.history WHERE height <= ?1 GROUP BY key)"
+    " AS last CROSS JOIN state_log ON state_log.height = last.height AND state_log.key = last.key"
+    " WHERE state_log.value IS NOT NULL ORDER BY last.key"
+)
+
+
+def derived_path(ledger: Path) -> Path:
+    """Where the derived file of ``ledger`` lives: ``ledger.db`` -> ``ledger.state.db``."""
+    return ledger.with_name(f"{ledger.stem}.state{ledger.suffix}")
+
+
+def _bounds(conn: sqlite3.Connection) -> tuple[int, int | None]:
+    """The folded height, then the head, in that order (see the module docstring)."""
+    folded: int = conn.execute(_FOLDED_SQL).fetchone()[0]
+    head: int | None = conn.execute(_HEAD_SQL).fetchone()[0]
+    return folded, head
+
+
+def value_at(conn: sqlite3.Connection, key: str, height: int | None) -> bytes | None:
+    """The value of ``key`` after block ``height`` (None: the head), inside the caller's
+    read transaction."""
+    folded, head = _bounds(conn)
+    if head is None or (height is not None and height < 0):
+        return None
+    top = head if height is None else min(height, head)
+    if top < folded:
+        row = conn.execute(_HISTORY_VALUE_SQL, (key, top)).fetchone()
+        return None if row is None else row[0]
+    if top > folded:
+        row = conn.execute(_TAIL_VALUE_SQL, (top, folded + 1, key)).fetchone()
+        if row is not None:
+            return row[0]  # type: ignore[no-any-return]  # None: deleted in the tail
+    row = conn.execute(_FOLDED_VALUE_SQL, (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def iter_state_at(
+    conn: sqlite3.Connection, height: int | None, fetch_rows: int
+) -> Iterator[tuple[str, bytes]]:
+    """Every ``(key, value)`` present after block ``height`` (None: the head), by key,
+    inside the caller's read transaction (held until the iterator ends)."""
+    folded, head = _bounds(conn)
+    if head is None or (height is not None and height < 0):
+        return
+    top = head if height is None else min(height, head)
+    if top < folded:
+        yield from _rows(conn.execute(_HISTORY_STATE_SQL, (top,)), fetch_rows)
+        return
+    base = _rows(conn.execute(_FOLDED_STATE_SQL), fetch_rows)
+    if top == folded:
+        yield from base
+        return
+    # A second cursor on the same connection and transaction: the tail's last values, merged
+    # over the folded state by key.
+    tail = _rows(conn.execute(_TAIL_STATE_SQL, (folded, top)), fetch_rows)
+    yield from _overlay(base, tail)
+
+
+def _rows(cursor: sqlite3.Cursor, fetch_rows: int) -> Iterator[tuple[str, bytes]]:
+    try:
+        while rows := cursor.fetchmany(fetch_rows):
+            for row in rows:
+                yield row[0], row[1]
+    finally:
+        cursor.close()
+
+
+def _overlay(
+    base: Iterator[tuple[str, bytes]], tail: Iterator[tuple[str, bytes | None]]
+) -> Iterator[tuple[str, bytes]]:
+    """Merge two key-ordered streams; ``tail`` wins, and its None deletes the key."""
+    below = next(base, None)
+    for key, value in tail:
+        while below is not None and below[0] < key:
+            yield below
+            below = next(base, None)
+        if below is not None and below[0] == key:
+            below = next(base, None)
+        if value is not None:
+            yield key, value
+    if below is not None:
+        yield below
+    yield from base
+
+
+# -- folding ----------------------------------------------------------------------------------
+
+# On a connection to the derived file with the ledger attached as ``ledger``.
+_TAKE_LOCK_SQL: Final = "UPDATE fold SET height = height WHERE slot = 1"
+_FOLD_ROW_SQL: Final = "SELECT format, height, header_hash FROM fold WHERE slot = 1"
+_LEDGER_HEAD_SQL: Final = "SELECT max(height) FROM ledger.blocks"
+_LEDGER_HASH_SQL: Final = "SELECT header_hash FROM ledger.blocks WHERE height = ?"
+_FOLD_HISTORY_SQL: Final = (
+    "INSERT INTO history (key, height) SELECT key, height FROM ledger.state_log"
+    " WHERE height > ?1 AND height <= ?2 ORDER BY key, height"
+)
+_LAST_CHANGES: Final = (
+    "SELECT key, value, max(height) AS height FROM ledger.state_log"
+    " WHERE height > ?1 AND height <= ?2 GROUP BY key"
+)
+_FOLD_STATE_SQL: Final = (
+    f"INSERT INTO state (key, value, height) SELECT key, value, height FROM ({_LAST_CHANGES})"
+    " WHERE value IS NOT NULL"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height"
+)
+# After the upsert a key's row holds its last value set in the range, or an older one: it
+# goes if a deletion in the range came after that. (A scan of the range, no second sort.)
+_FOLD_DELETIONS_SQL: Final = (
+    "DELETE FROM state WHERE key IN (SELECT gone.key FROM ledger.state_log AS gone"
+    " WHERE gone.height > ?1 AND gone.height <= ?2 AND gone.value IS NULL AND gone.height >"
+    " coalesce((SELECT kept.height FROM state AS kept WHERE kept.key = gone.key), -1))"
+)
+_SET_FOLDED_SQL: Final = "UPDATE fold SET height = ?, header_hash = ? WHERE slot = 1"
+_RESET_SQL: Final = (
+    "DELETE FROM state",
+    "DELETE FROM history",
+    f"UPDATE fold SET format = {DERIVED_FORMAT}, height = -1, header_hash = NULL WHERE slot = 1",
+)
+
+
+class Folder:
+    """Keeps the derived file of the ledger at ``ledger`` folded: at once when opened (up to
+    the head), then in a background thread when ``committed`` reports ``FOLD_BLOCKS``
+    unfolded blocks. Any number of processes may fold one file; they take turns."""
+
+    def __init__(self, ledger: Path, fold_blocks: int = FOLD_BLOCKS) -> None:
+        self._fold_blocks = fold_blocks
+        self._lock = threading.Lock()  # one fold at a time on this connection
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        conn = sqlite3.connect(derived_path(ledger), isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={FOLD_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            # A lost fold is folded again: the file is derived, so it need not be synced at
+            # every commit; WAL keeps it consistent through a crash.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("ATTACH DATABASE ? AS ledger", (str(ledger),))
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in DERIVED_SCHEMA:
+                    conn.execute(statement)
+                self._check(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self.folded = -1
+        self.fold()
+
+    @staticmethod
+    def _check(conn: sqlite3.Connection) -> None:
+        """Reset the derived file unless it was folded from this ledger (in a transaction)."""
+        format_, height, header_hash = conn.execute(_FOLD_ROW_SQL).fetchone()
+        if format_ == DERIVED_FORMAT and height < 0:
+            return
+        row = conn.execute(_LEDGER_HASH_SQL, (height,)).fetchone()
+        if format_ == DERIVED_FORMAT and row is not None and row[0] == header_hash:
+            return
+        log.warning(
+            "derived state file does not match the ledger at height %d; folding it again", height
+        )
+        for statement in _RESET_SQL:
+            conn.execute(statement)
+
+    def fold(self) -> int:
+        """Fold every committed block, ``FOLD_CHUNK_BLOCKS`` a transaction; the height folded."""
+        with self._lock:
+            while not self._stopping:
+                folded, head = self._fold_chunk()
+                self.folded = folded
+                if head is None or folded >= head:
+                    break
+            return self.folded
+
+    def _fold_chunk(self) -> tuple[int, int | None]:
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            conn.execute(_TAKE_LOCK_SQL)  # this file's write lock, before reading it
+            folded: int = conn.execute(_FOLD_ROW_SQL).fetchone()[1]
+            head: int | None = conn.execute(_LEDGER_HEAD_SQL).fetchone()[0]
+            if head is None or head <= folded:
+                conn.execute("COMMIT")
+                return folded, head
+            upto = min(head, folded + FOLD_CHUNK_BLOCKS)
+            conn.execute(_FOLD_HISTORY_SQL, (folded, upto))
+            conn.execute(_FOLD_STATE_SQL, (folded, upto))
+            conn.execute(_FOLD_DELETIONS_SQL, (folded, upto))
+            header_hash = conn.execute(_LEDGER_HASH_SQL, (upto,)).fetchone()[0]
+            conn.execute(_SET_FOLDED_SQL, (upto, header_hash))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
+        return upto, head
+
+    def committed(self, head: int) -> None:
+        """Blocks up to ``head`` are committed: fold in the background once enough are."""
+        if head - self.folded < self._fold_blocks or self._stopping:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="rantai-fold", daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                self.fold()
+            except (sqlite3.Error, OSError):
+                # Reads stay right without it (the tail grows); the next commit tries again.
+                log.exception("folding the derived state file failed")
+
+    def close(self) -> None:
+        """Stop the background fold (after the transaction in hand) and close the file."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(STOP_TIMEOUT_S)
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,202 @@
+"""SQLite's derived state file (rantai.store.sqlitestate): whenever it is folded, deleted,
+stale or taken from another chain, every state read answers as the blocks say."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.store.test_store_contract import digest, make_block
+
+from rantai.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from rantai.store.sqlite import SqliteStore
+from rantai.store.sqlitestate import derived_path
+
+KEYS = ["a", "b", "bal/x", "bal/y", "c"]
+Changes = dict[str, bytes | None]
+
+changes_strategy = st.dictionaries(
+    st.sampled_from(KEYS), st.one_of(st.none(), st.binary(min_size=1, max_size=3)), max_size=4
+)
+
+
+def states_after(blocks: list[Changes]) -> list[dict[str, bytes]]:
+    """The model: the state after each height."""
+    states: list[dict[str, bytes]] = []
+    state: dict[str, bytes] = {}
+    for changes in blocks:
+        state = dict(state)
+        for key, value in changes.items():
+            if value is None:
+                state.pop(key, None)
+            else:
+                state[key] = value
+        states.append(state)
+    return states
+
+
+def assert_reads(store: SqliteStore, blocks: list[Changes]) -> None:
+    states = states_after(blocks)
+    head = states[-1] if states else {}
+    assert dict(store.iter_state()) == head
+    assert list(store.iter_state()) == sorted(head.items())
+    for key in KEYS:
+        assert store.get_state(key) == head.get(key)
+    for height in range(-1, len(blocks) + 2):
+        expected = {} if height < 0 else states[min(height, len(states) - 1)]
+        assert list(store.iter_state_at(height)) == sorted(expected.items()), height
+        for key in KEYS:
+            assert store.get_state_at(key, height) == expected.get(key), (key, height)
+
+
+def commit(store: SqliteStore, blocks: list[Changes], start: int = 0) -> None:
+    for height, changes in enumerate(blocks[start:], start):
+        store.commit_block(make_block(height, changes))
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    blocks=st.lists(changes_strategy, min_size=1, max_size=12),
+    folds=st.sets(st.integers(0, 11)),
+    reopen_at=st.integers(0, 12),
+)
+def test_reads_do_not_depend_on_where_the_folds_fell(
+    tmp_path_factory: object, blocks: list[Changes], folds: set[int], reopen_at: int
+) -> None:
+    path = Path(tmp_path_factory.mktemp("fold")) / "ledger.db"  # type: ignore[attr-defined]
+    store = SqliteStore(path, fold_blocks=10**9)  # folds only where the test says
+    try:
+        for height, changes in enumerate(blocks):
+            store.commit_block(make_block(height, changes))
+            if height in folds:
+                assert store.fold() == height
+            if height == reopen_at:  # reopening folds to the head
+                store.close()
+                store = SqliteStore(path, fold_blocks=10**9)
+        assert_reads(store, blocks)
+        store.fold()
+        assert_reads(store, blocks)
+    finally:
+        store.close()
+
+
+def some_blocks(count: int, salt: str = "") -> list[Changes]:
+    return [
+        {
+            KEYS[h % len(KEYS)]: f"{salt}{h}".encode(),
+            KEYS[(h * 3 + 1) % len(KEYS)]: None if h % 4 == 0 else f"{salt}v{h}".encode(),
+        }
+        for h in range(count)
+    ]
+
+
+def test_a_deleted_derived_file_is_folded_again(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    blocks = some_blocks(40)
+    with closing(SqliteStore(path, fold_blocks=10**9)) as store:
+        commit(store, blocks)
+        store.fold()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{derived_path(path)}{suffix}").unlink(missing_ok=True)
+    with closing(SqliteStore(path)) as store:
+        assert_reads(store, blocks)
+
+
+def test_a_derived_file_of_another_chain_is_not_used(tmp_path: Path) -> None:
+    ours, theirs = tmp_path / "ours" / "ledger.db", tmp_path / "theirs" / "ledger.db"
+    ours.parent.mkdir()
+    theirs.parent.mkdir()
+    blocks = some_blocks(20)
+    with closing(SqliteStore(ours)) as store:
+        commit(store, blocks)
+    with closing(SqliteStore(theirs)) as store:
+        for height, changes in enumerate(some_blocks(20, salt="other")):
+            block = make_block(height, changes)
+            store.commit_block(replace(block, header_hash=digest("other", height)))
+        store.fold()
+    shutil.copy(derived_path(theirs), derived_path(ours))
+    with closing(SqliteStore(ours)) as store:
+        assert_reads(store, blocks)
+
+
+def test_a_derived_file_behind_the_ledger_catches_up_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    blocks = some_blocks(30)
+    with closing(SqliteStore(path, fold_blocks=10**9)) as store:
+        commit(store, blocks[:10])
+        assert store.fold() == 9
+        commit(store, blocks, start=10)
+        assert_reads(store, blocks)  # ten folded, twenty read from the tail
+    with closing(SqliteStore(path, fold_blocks=10**9)) as store:
+        with closing(sqlite3.connect(derived_path(path))) as derived:
+            assert derived.execute("SELECT height FROM fold").fetchone() == (29,)
+        assert_reads(store, blocks)
+
+
+def test_background_folds_while_blocks_commit_and_readers_read(tmp_path: Path) -> None:
+    """Commits start folds in the background; a reader running all the while always sees
+    the state of some committed height, never a mix."""
+    path = tmp_path / "ledger.db"
+    blocks = [{"bal/x": str(h).encode(), "bal/y": str(h).encode()} for h in range(200)]
+    mixed: list[dict[str, bytes]] = []
+    done = threading.Event()
+    with closing(SqliteStore(path, fold_blocks=3)) as store:
+
+        def read() -> None:
+            while not done.is_set():
+                state = dict(store.iter_state())
+                if state.get("bal/x") != state.get("bal/y"):
+                    mixed.append(state)
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            commit(store, blocks)
+        finally:
+            done.set()
+            reader.join()
+        assert store.fold() == 199
+        assert_reads(store, blocks)
+    assert mixed == []
+    with closing(sqlite3.connect(derived_path(path))) as derived:
+        assert derived.execute("SELECT count(*) FROM history").fetchone() == (400,)
+
+
+def test_a_version_4_database_moves_its_state_log_into_height_order(tmp_path: Path) -> None:
+    """A database written by the code before migration 5 (state and state_log by key)."""
+    path = tmp_path / "ledger.db"
+    blocks = some_blocks(12)
+    with closing(SqliteStore(path, migrations=MIGRATIONS[:4])):
+        pass
+    with closing(sqlite3.connect(path)) as old:
+        for height, changes in enumerate(blocks):
+            block = make_block(height, changes)
+            old.execute(
+                "INSERT INTO blocks VALUES (?, ?, ?, ?)",
+                (height, block.header_hash, block.header, block.certificate),
+            )
+            for key, value in changes.items():
+                old.execute("INSERT INTO state_log (key, height, value) VALUES (?, ?, ?)",
+                            (key, height, value))  # fmt: skip
+                if value is None:
+                    old.execute("DELETE FROM state WHERE key = ?", (key,))
+                else:
+                    old.execute(
+                        "INSERT OR REPLACE INTO state VALUES (?, ?, ?)", (key, value, height)
+                    )
+        old.commit()
+    with closing(SqliteStore(path)) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 5
+        assert_reads(store, blocks)
+        with closing(sqlite3.connect(path)) as migrated:
+            tables = {row[0] for row in migrated.execute("SELECT name FROM sqlite_master")}
+            assert "state" not in tables
+            assert "state_log_height" not in tables
