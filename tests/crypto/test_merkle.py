@@ -251,3 +251,18 @@ def test_property_tampering_fails(leaves: list[bytes], data: st.DataObject) -> N
         bit = data.draw(st.integers(0, 255))
         bad = [*path[:at], flip(path[at], bit), *path[at + 1 :]]
         assert not verify_inclusion(root, leaf, index, len(leaves), bad)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(max_size=70), max_size=300))
+def test_any_leaves_match_reference(leaves: list[bytes]) -> None:
+    """merkle_root is computed in C (_hashing.c); the RFC's recursion is the reference."""
+    assert merkle_root(leaves) == ref_root(leaves)
+    assert merkle_root(tuple(leaves)) == ref_root(leaves)
+
+
+def test_leaves_that_are_not_bytes_are_refused() -> None:
+    with pytest.raises(TypeError, match="leaf 1 is not bytes"):
+        merkle_root([b"a", "b"])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        merkle_root(3)  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ from rantai.core.registers import StateIndex
 from rantai.core.state import DELETED, StateView
 from rantai.core.tx import SignedTx, TxContext
 from rantai.core.values import StateValues
+from rantai.crypto._hashing import hashed_changes
 from rantai.crypto.hashing import ZERO_DIGEST, sha256
 from rantai.crypto.smt import StateTree
 
@@ -190,17 +191,11 @@ class Ledger:
         """Encode the block's changes and update the state tree with them."""
         changes: dict[str, bytes | None] = {}
         decoded: dict[str, Any] = {}
-        tree_changes: dict[bytes, bytes | None] = {}
         for key, value in view.block_changes():
             decoded[key] = value
-            if value is DELETED:
-                changes[key] = None
-                tree_changes[state_path(key)] = None
-            else:
-                raw = encode(value)
-                changes[key] = raw
-                tree_changes[state_path(key)] = sha256(raw)
-        self.tree.update(tree_changes)
+            changes[key] = None if value is DELETED else encode(value)
+        # Paths and leaf digests as state_path and sha256 make them, hashed in C.
+        self.tree.update(hashed_changes(changes))
         return changes, decoded
 
     def apply_staged(self) -> Header:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from rantai.crypto._hashing import merkle_root as _native_merkle_root
 from rantai.crypto.hashing import DIGEST_SIZE
 
 __all__ = ["inclusion_proof", "merkle_root", "verify_inclusion"]
@@ -45,13 +46,11 @@ def _next_level(level: list[bytes]) -> list[bytes]:
 
 
 def merkle_root(leaves: Sequence[bytes]) -> bytes:
-    """Return the RFC 9162 Merkle Tree Hash of ``leaves`` (``SHA-256()`` when empty)."""
-    if not leaves:
-        return hashlib.sha256(b"").digest()
-    level = _leaf_hashes(leaves)
-    while len(level) > 1:
-        level = _next_level(level)
-    return level[0]
+    """Return the RFC 9162 Merkle Tree Hash of ``leaves`` (``SHA-256()`` when empty).
+
+    Computed in C (``_hashing.c``, the same level-by-level walk): 2.3 us a leaf here in
+    Python, and a block hashes two lists of up to 2,000 leaves."""
+    return _native_merkle_root(leaves)
 
 
 def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:

@@ -10,7 +10,7 @@ Tables (same names and meaning on every backend; see docs/decisions/storage.md):
 |---|---|
 | blocks | height, header hash, header bytes, certificate bytes |
 | txs | tx id, height, index in block, envelope bytes, receipt bytes |
-| state | key, current value bytes, height of last change (SQLite: in a derived file, folded from state_log) |
+| state | key, current value bytes, height of last change (SQLite: derived, folded) |
 | state_log | key, height, value bytes or NULL (deleted): every change, for past heights |
 | access_log | seq, time, party, method, path, query, status, hash: agency reads (not state) |
 | alerts | alert id, monitor, height, time, score, status, agency, detail: AML alerts (not state) |

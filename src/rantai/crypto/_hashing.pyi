@@ -1,0 +1,6 @@
+"""Types of the hashing loops in C (``_hashing.c``)."""
+
+from collections.abc import Sequence
+
+def merkle_root(leaves: Sequence[bytes], /) -> bytes: ...
+def hashed_changes(changes: dict[str, bytes | None], /) -> dict[bytes, bytes | None]: ...
