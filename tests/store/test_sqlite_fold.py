@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
+import time
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -160,6 +161,7 @@ def test_background_folds_while_blocks_commit_and_readers_read(tmp_path: Path) -
         reader.start()
         try:
             commit(store, blocks)
+            assert wait_for_fold(path, at_least=197), "no background fold reached the head"
         finally:
             done.set()
             reader.join()
@@ -168,6 +170,16 @@ def test_background_folds_while_blocks_commit_and_readers_read(tmp_path: Path) -
     assert mixed == []
     with closing(sqlite3.connect(derived_path(path))) as derived:
         assert derived.execute("SELECT count(*) FROM history").fetchone() == (400,)
+
+
+def wait_for_fold(path: Path, at_least: int, timeout_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with closing(sqlite3.connect(derived_path(path))) as derived:
+            if derived.execute("SELECT height FROM fold").fetchone()[0] >= at_least:
+                return True
+        time.sleep(0.02)
+    return False
 
 
 def test_a_version_4_database_moves_its_state_log_into_height_order(tmp_path: Path) -> None:

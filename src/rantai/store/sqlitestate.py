@@ -301,7 +301,7 @@ class Folder:
                 return
             try:
                 self.fold()
-            except (sqlite3.Error, OSError):
+            except Exception:  # the thread must outlive any one failed fold
                 # Reads stay right without it (the tail grows); the next commit tries again.
                 log.exception("folding the derived state file failed")
 
