@@ -11,10 +11,12 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.store.test_store_contract import digest, make_block
 
+from rantai.store import sqlitestate
 from rantai.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from rantai.store.sqlite import SqliteStore
 from rantai.store.sqlitestate import derived_path
@@ -73,7 +75,7 @@ def test_reads_do_not_depend_on_where_the_folds_fell(
     tmp_path_factory: object, blocks: list[Changes], folds: set[int], reopen_at: int
 ) -> None:
     path = Path(tmp_path_factory.mktemp("fold")) / "ledger.db"  # type: ignore[attr-defined]
-    store = SqliteStore(path, fold_blocks=10**9)  # folds only where the test says
+    store = SqliteStore(path, fold_changes=10**9)  # folds only where the test says
     try:
         for height, changes in enumerate(blocks):
             store.commit_block(make_block(height, changes))
@@ -81,7 +83,7 @@ def test_reads_do_not_depend_on_where_the_folds_fell(
                 assert store.fold() == height
             if height == reopen_at:  # reopening folds to the head
                 store.close()
-                store = SqliteStore(path, fold_blocks=10**9)
+                store = SqliteStore(path, fold_changes=10**9)
         assert_reads(store, blocks)
         store.fold()
         assert_reads(store, blocks)
@@ -102,7 +104,7 @@ def some_blocks(count: int, salt: str = "") -> list[Changes]:
 def test_a_deleted_derived_file_is_folded_again(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     blocks = some_blocks(40)
-    with closing(SqliteStore(path, fold_blocks=10**9)) as store:
+    with closing(SqliteStore(path, fold_changes=10**9)) as store:
         commit(store, blocks)
         store.fold()
     for suffix in ("", "-wal", "-shm"):
@@ -131,12 +133,12 @@ def test_a_derived_file_of_another_chain_is_not_used(tmp_path: Path) -> None:
 def test_a_derived_file_behind_the_ledger_catches_up_on_open(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     blocks = some_blocks(30)
-    with closing(SqliteStore(path, fold_blocks=10**9)) as store:
+    with closing(SqliteStore(path, fold_changes=10**9)) as store:
         commit(store, blocks[:10])
         assert store.fold() == 9
         commit(store, blocks, start=10)
         assert_reads(store, blocks)  # ten folded, twenty read from the tail
-    with closing(SqliteStore(path, fold_blocks=10**9)) as store:
+    with closing(SqliteStore(path, fold_changes=10**9)) as store:
         with closing(sqlite3.connect(derived_path(path))) as derived:
             assert derived.execute("SELECT height FROM fold").fetchone() == (29,)
         assert_reads(store, blocks)
@@ -149,7 +151,7 @@ def test_background_folds_while_blocks_commit_and_readers_read(tmp_path: Path) -
     blocks = [{"bal/x": str(h).encode(), "bal/y": str(h).encode()} for h in range(200)]
     mixed: list[dict[str, bytes]] = []
     done = threading.Event()
-    with closing(SqliteStore(path, fold_blocks=3)) as store:
+    with closing(SqliteStore(path, fold_changes=6)) as store:
 
         def read() -> None:
             while not done.is_set():
@@ -212,3 +214,15 @@ def test_a_version_4_database_moves_its_state_log_into_height_order(tmp_path: Pa
             tables = {row[0] for row in migrated.execute("SELECT name FROM sqlite_master")}
             assert "state" not in tables
             assert "state_log_height" not in tables
+
+
+def test_a_fold_in_small_chunks_takes_whole_heights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlitestate, "FOLD_CHUNK_CHANGES", 3)  # a chunk ends inside a height
+    path = tmp_path / "ledger.db"
+    blocks = some_blocks(40)
+    with closing(SqliteStore(path, fold_changes=10**9)) as store:
+        commit(store, blocks)
+        assert store.fold() == 39
+        assert_reads(store, blocks)

@@ -55,7 +55,7 @@ from rantai.store.migrations import (
     plan_migrations,
     statements_for,
 )
-from rantai.store.sqlitestate import FOLD_BLOCKS, Folder, derived_path, iter_state_at, value_at
+from rantai.store.sqlitestate import FOLD_CHANGES, Folder, derived_path, iter_state_at, value_at
 from rantai.store.sqlreads import ALERT_COLUMNS, CHANGE_COLUMNS, Query, Row, SqlReads
 
 __all__ = ["SqliteStore"]
@@ -87,7 +87,7 @@ class SqliteStore(SqlReads):
         path: str | Path,
         *,
         migrations: Sequence[Migration] = MIGRATIONS,
-        fold_blocks: int = FOLD_BLOCKS,
+        fold_changes: int = FOLD_CHANGES,
     ) -> None:
         self.path = Path(path)
         self._write_lock = threading.Lock()
@@ -101,7 +101,7 @@ class SqliteStore(SqlReads):
                 self._writer.execute("PRAGMA synchronous=FULL")
                 _migrate(self._writer, migrations)
             with _translate(f"cannot open the derived state of {self.path}"):
-                self._folder = Folder(self.path, fold_blocks)
+                self._folder = Folder(self.path, fold_changes)
         except BaseException:
             self._writer.close()
             raise
@@ -177,11 +177,11 @@ class SqliteStore(SqlReads):
             except BaseException:
                 conn.rollback()
                 raise
-        self._folder.committed(last)
+        self._folder.committed(last, sum(len(b.state_changes) for b in blocks))
 
     def fold(self) -> int:
         """Fold every committed block into the derived state file now; the height folded.
-        (Commits fold in the background every ``fold_blocks`` blocks; reads never need it.)"""
+        (Commits fold in the background every ``fold_changes`` changes; reads never need it.)"""
         with _translate(f"cannot fold the state of {self.path}"):
             return self._folder.fold()
 

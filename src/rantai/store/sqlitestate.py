@@ -4,9 +4,12 @@ A block appends its changes to ``state_log``, whose key is ``(height, key)``: th
 writes are at the end of one B-tree. What a read by key needs, the current value of each key
 (``state``) and the heights at which each key changed (``history``, ordered by key), lives in
 a derived file beside the ledger (``ledger.db`` -> ``ledger.state.db``), brought up to date
-by a *fold* every ``FOLD_BLOCKS`` blocks, in one transaction per ``FOLD_CHUNK_BLOCKS``.
-Folding many blocks at once writes each page of those B-trees once for many keys, where a
-write per block wrote one page per changed key (docs/decisions/sqlite-fold.md).
+by a *fold* once ``FOLD_CHANGES`` changes (or ``FOLD_BLOCKS_MAX`` blocks) are unfolded, in
+transactions of about ``FOLD_CHUNK_CHANGES``. Folding many blocks at once writes each page of
+those B-trees once for many keys, where a write per block wrote one page per changed key; a
+fold costs about the same whether it folds few changes or many, so it waits for many
+(docs/decisions/sqlite-fold.md). The fold thread runs at a lower CPU priority than the
+threads that commit and execute blocks.
 
 The derived file holds nothing that ``state_log`` does not: it may lag, be deleted, or come
 from another copy of the chain, and is then reset and folded again. Its ``fold`` row says up
@@ -21,7 +24,9 @@ still in the ledger's tail; ``state_log`` rows are never deleted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -30,7 +35,7 @@ from typing import Final
 
 __all__ = [
     "DERIVED_SCHEMA",
-    "FOLD_BLOCKS",
+    "FOLD_CHANGES",
     "Folder",
     "derived_path",
     "iter_state_at",
@@ -40,8 +45,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DERIVED_FORMAT: Final = 1
-FOLD_BLOCKS: Final = 32  # unfolded blocks that start a fold in the background
-FOLD_CHUNK_BLOCKS: Final = 64  # blocks folded in one transaction: bounds its time and memory
+FOLD_CHANGES: Final = 250_000  # unfolded changes (~50,000 transfers) that start a fold
+FOLD_BLOCKS_MAX: Final = 1_024  # or unfolded blocks: a key read seeks once per tail height
+FOLD_CHUNK_CHANGES: Final = 500_000  # about this many per transaction: bounds time and memory
+FOLD_NICE: Final = 10  # the fold thread's niceness: it yields the CPU, yet keeps up
 FOLD_BUSY_TIMEOUT_MS: Final = 600_000  # two processes folding one file take turns
 STOP_TIMEOUT_S: Final = 60.0
 
@@ -194,6 +201,10 @@ _FOLD_DELETIONS_SQL: Final = (
     " WHERE gone.height > ?1 AND gone.height <= ?2 AND gone.value IS NULL AND gone.height >"
     " coalesce((SELECT kept.height FROM state AS kept WHERE kept.key = gone.key), -1))"
 )
+# The height of the chunk's last change: the fold takes whole heights.
+_CHUNK_TOP_SQL: Final = (
+    "SELECT height FROM ledger.state_log WHERE height > ? ORDER BY height LIMIT 1 OFFSET ?"
+)
 _SET_FOLDED_SQL: Final = "UPDATE fold SET height = ?, header_hash = ? WHERE slot = 1"
 _RESET_SQL: Final = (
     "DELETE FROM state",
@@ -204,11 +215,14 @@ _RESET_SQL: Final = (
 
 class Folder:
     """Keeps the derived file of the ledger at ``ledger`` folded: at once when opened (up to
-    the head), then in a background thread when ``committed`` reports ``FOLD_BLOCKS``
-    unfolded blocks. Any number of processes may fold one file; they take turns."""
+    the head), then in a background thread when ``committed`` reports ``fold_changes``
+    unfolded changes or ``FOLD_BLOCKS_MAX`` blocks. Any number of processes may fold one
+    file; they take turns."""
 
-    def __init__(self, ledger: Path, fold_blocks: int = FOLD_BLOCKS) -> None:
-        self._fold_blocks = fold_blocks
+    def __init__(self, ledger: Path, fold_changes: int = FOLD_CHANGES) -> None:
+        self._fold_changes = fold_changes
+        self._unfolded = 0  # changes committed through this Folder and not yet folded
+        self._count_lock = threading.Lock()
         self._lock = threading.Lock()  # one fold at a time on this connection
         self._wake = threading.Event()
         self._stopping = False
@@ -256,13 +270,16 @@ class Folder:
         """Fold every committed block, ``FOLD_CHUNK_BLOCKS`` a transaction; the height folded."""
         with self._lock:
             while not self._stopping:
-                folded, head = self._fold_chunk()
+                folded, head, changes = self._fold_chunk()
                 self.folded = folded
+                with self._count_lock:
+                    self._unfolded = max(0, self._unfolded - changes)
                 if head is None or folded >= head:
                     break
             return self.folded
 
-    def _fold_chunk(self) -> tuple[int, int | None]:
+    def _fold_chunk(self) -> tuple[int, int | None, int]:
+        """Fold one chunk: the new folded height, the head seen, the changes folded."""
         conn = self._conn
         conn.execute("BEGIN")
         try:
@@ -271,9 +288,10 @@ class Folder:
             head: int | None = conn.execute(_LEDGER_HEAD_SQL).fetchone()[0]
             if head is None or head <= folded:
                 conn.execute("COMMIT")
-                return folded, head
-            upto = min(head, folded + FOLD_CHUNK_BLOCKS)
-            conn.execute(_FOLD_HISTORY_SQL, (folded, upto))
+                return folded, head, 0
+            row = conn.execute(_CHUNK_TOP_SQL, (folded, FOLD_CHUNK_CHANGES - 1)).fetchone()
+            upto = head if row is None else min(head, row[0])
+            changes = conn.execute(_FOLD_HISTORY_SQL, (folded, upto)).rowcount
             conn.execute(_FOLD_STATE_SQL, (folded, upto))
             conn.execute(_FOLD_DELETIONS_SQL, (folded, upto))
             header_hash = conn.execute(_LEDGER_HASH_SQL, (upto,)).fetchone()[0]
@@ -282,11 +300,15 @@ class Folder:
         except BaseException:
             conn.rollback()
             raise
-        return upto, head
+        return upto, head, changes
 
-    def committed(self, head: int) -> None:
-        """Blocks up to ``head`` are committed: fold in the background once enough are."""
-        if head - self.folded < self._fold_blocks or self._stopping:
+    def committed(self, head: int, changes: int) -> None:
+        """Blocks up to ``head`` are committed, with ``changes`` more state changes: fold in
+        the background once enough are unfolded."""
+        with self._count_lock:
+            self._unfolded += changes
+            due = self._unfolded >= self._fold_changes or head - self.folded >= FOLD_BLOCKS_MAX
+        if not due or self._stopping:
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="rantai-fold", daemon=True)
@@ -294,6 +316,8 @@ class Folder:
         self._wake.set()
 
     def _run(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):  # Linux sets a thread's own nice
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), FOLD_NICE)
         while True:
             self._wake.wait()
             self._wake.clear()
