@@ -267,7 +267,8 @@ class Folder:
             conn.execute(statement)
 
     def fold(self) -> int:
-        """Fold every committed block, ``FOLD_CHUNK_BLOCKS`` a transaction; the height folded."""
+        """Fold every committed block, about ``FOLD_CHUNK_CHANGES`` changes a transaction;
+        return the height folded."""
         with self._lock:
             while not self._stopping:
                 folded, head, changes = self._fold_chunk()

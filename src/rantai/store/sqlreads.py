@@ -4,6 +4,8 @@ SQLite and PostgreSQL differ in how they write (``executemany`` against COPY int
 table) and in their parameter markers, not in how they read. The statements are written here
 once with ``?`` markers; each store supplies ``_fetch`` (run statements on one read
 connection, translating the markers) and ``_iter_rows`` (stream a result from one snapshot).
+``SqliteStore`` answers the four state reads its own way (its state is folded into a derived
+file, ``rantai.store.sqlitestate``); ``PostgresStore`` uses the ones here.
 """
 
 from __future__ import annotations
