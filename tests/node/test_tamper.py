@@ -110,6 +110,18 @@ def _state_value(prefix: str) -> Callable[[sqlite3.Connection], None]:
     return tamper
 
 
+def _history_height(db: sqlite3.Connection) -> None:
+    """Point the derived key index of one change at another height (a past read would then
+    answer with another real value)."""
+    key, height = db.execute(
+        "SELECT key, max(height) FROM derived.history WHERE key LIKE 'bal/%' GROUP BY key LIMIT 1"
+    ).fetchone()
+    db.execute(
+        "UPDATE derived.history SET height = ? WHERE key = ? AND height = ?",
+        (height + 1_000, key, height),
+    )
+
+
 def _rehashed_header(db: sqlite3.Connection) -> None:
     """A careful forger: changes the timestamp and stores the matching header hash."""
     (blob,) = db.execute("SELECT header FROM blocks WHERE height = ?", (TAMPER_HEIGHT,)).fetchone()
@@ -181,6 +193,7 @@ CASES: dict[str, tuple[Callable[[sqlite3.Connection], None], int | None, str]] =
     "party": (_state_value("party/"), None, "stored state of 'party/"),
     "instrument": (_state_value("inst/"), None, "stored state of 'inst/"),
     "state log": (_state_log_value, TAMPER_HEIGHT, "state changes"),
+    "derived key index": (_history_height, None, "derived key index"),
     "deleted block": (_delete_block, TAMPER_HEIGHT, "expected block"),
     "reordered blocks": (_swap_blocks, TAMPER_HEIGHT, ""),
     "inserted block": (_insert_block, TAMPER_HEIGHT, ""),

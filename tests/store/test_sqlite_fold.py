@@ -226,3 +226,20 @@ def test_a_fold_in_small_chunks_takes_whole_heights(
         commit(store, blocks)
         assert store.fold() == 39
         assert_reads(store, blocks)
+
+
+def test_the_derived_key_index_is_checked_against_the_state_log(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with closing(SqliteStore(path)) as store:
+        commit(store, some_blocks(20))
+        assert store.fold() == 19
+        assert store.check_derived() is None
+    with closing(sqlite3.connect(derived_path(path))) as derived:
+        derived.execute(
+            "DELETE FROM history WHERE (key, height) = (SELECT key, height FROM history LIMIT 1)"
+        )
+        derived.commit()
+    with closing(SqliteStore(path)) as store:
+        problem = store.check_derived()
+        assert problem is not None
+        assert "lacks 1 changes and lists 0" in problem

@@ -94,6 +94,9 @@ def audit(
             if progress is not None:
                 progress(height)
         _check_current_state(store, ledger, report)
+        problem = store.check_derived()
+        if problem is not None:
+            raise AuditFailure(_head(ledger), problem)
         report.state_root = ledger.tree.root
         _check_access_log(store, ledger, report)
     except AuditFailure as failure:

@@ -247,6 +247,11 @@ class Store(Protocol):
         """The history of alert ``alert_id`` in ``seq`` order (empty for an unknown id)."""
         ...
 
+    def check_derived(self) -> str | None:
+        """What is wrong with data the store derives from its tables itself (an index it
+        keeps by hand), or None. ``rantai verify`` asks; the tables are checked by replay."""
+        ...
+
     def close(self) -> None:
         """Release the database connection(s)."""
         ...

@@ -353,6 +353,10 @@ class PostgresStore(SqlReads):
                     astuple(change),
                 )
 
+    def check_derived(self) -> str | None:
+        """Nothing derived by hand here: PostgreSQL keeps its own indexes."""
+        return None
+
     def _fetch(self, queries: Sequence[Query]) -> list[list[Row]]:
         with self._reading() as conn:
             return [conn.execute(_pg(sql), params).fetchall() for sql, params in queries]

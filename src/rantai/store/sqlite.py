@@ -55,7 +55,14 @@ from rantai.store.migrations import (
     plan_migrations,
     statements_for,
 )
-from rantai.store.sqlitestate import FOLD_CHANGES, Folder, derived_path, iter_state_at, value_at
+from rantai.store.sqlitestate import (
+    FOLD_CHANGES,
+    Folder,
+    check_history,
+    derived_path,
+    iter_state_at,
+    value_at,
+)
 from rantai.store.sqlreads import ALERT_COLUMNS, CHANGE_COLUMNS, Query, Row, SqlReads
 
 __all__ = ["SqliteStore"]
@@ -346,6 +353,12 @@ class SqliteStore(SqlReads):
         # The connection and its read transaction are held until the iterator ends.
         with self._reading() as conn, _snapshot(conn):
             yield from iter_state_at(conn, height, FETCH_ROWS)
+
+    def check_derived(self) -> str | None:
+        """Whether the derived file's key index (``history``) lists exactly the changes of
+        ``state_log`` up to its folded height; its ``state`` the audit compares by replay."""
+        with self._reading() as conn, _snapshot(conn):
+            return check_history(conn)
 
     def _fetch(self, queries: Sequence[Query]) -> list[list[Row]]:
         with self._reading() as conn:

@@ -37,6 +37,7 @@ __all__ = [
     "DERIVED_SCHEMA",
     "FOLD_CHANGES",
     "Folder",
+    "check_history",
     "derived_path",
     "iter_state_at",
     "value_at",
@@ -145,6 +146,34 @@ def iter_state_at(
     # over the folded state by key.
     tail = _rows(conn.execute(_TAIL_STATE_SQL, (folded, top)), fetch_rows)
     yield from _overlay(base, tail)
+
+
+# Each change up to the folded height listed in history, and nothing else: two scans, a seek
+# a row each. (The derived state is checked by the audit's replay, as the ledger is.)
+_HISTORY_MISSING_SQL: Final = (
+    "SELECT count(*) FROM state_log AS changed WHERE changed.height <= ?1 AND NOT EXISTS"
+    " (SELECT 1 FROM derived.history AS listed"
+    "  WHERE listed.key = changed.key AND listed.height = changed.height)"
+)
+_HISTORY_EXTRA_SQL: Final = (
+    "SELECT count(*) FROM derived.history AS listed WHERE listed.height > ?1 OR NOT EXISTS"
+    " (SELECT 1 FROM state_log AS changed"
+    "  WHERE changed.height = listed.height AND changed.key = listed.key)"
+)
+
+
+def check_history(conn: sqlite3.Connection) -> str | None:
+    """What is wrong with the derived key index, or None (inside a read transaction)."""
+    folded, _ = _bounds(conn)
+    missing: int = conn.execute(_HISTORY_MISSING_SQL, (folded,)).fetchone()[0]
+    extra: int = conn.execute(_HISTORY_EXTRA_SQL, (folded,)).fetchone()[0]
+    if missing or extra:
+        return (
+            f"the derived key index of state_log lacks {missing} changes and lists {extra}"
+            f" that are not changes (folded to height {folded}): delete"
+            " ledger.state.db to rebuild it"
+        )
+    return None
 
 
 def _rows(cursor: sqlite3.Cursor, fetch_rows: int) -> Iterator[tuple[str, bytes]]:
