@@ -243,3 +243,15 @@ def test_the_derived_key_index_is_checked_against_the_state_log(tmp_path: Path) 
         problem = store.check_derived()
         assert problem is not None
         assert "lacks 1 changes and lists 0" in problem
+
+
+def test_a_derived_key_index_entry_that_is_no_change_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with closing(SqliteStore(path)) as store:
+        commit(store, some_blocks(20))
+        store.fold()
+    with closing(sqlite3.connect(derived_path(path))) as derived:
+        derived.execute("INSERT INTO history (key, height) VALUES ('bal/x', 3)")  # not changed
+        derived.commit()
+    with closing(SqliteStore(path)) as store:
+        assert "lacks 0 changes and lists 1 that are not changes" in str(store.check_derived())
