@@ -72,9 +72,9 @@ def commit(store: SqliteStore, blocks: list[Changes], start: int = 0) -> None:
     reopen_at=st.integers(0, 12),
 )
 def test_reads_do_not_depend_on_where_the_folds_fell(
-    tmp_path_factory: object, blocks: list[Changes], folds: set[int], reopen_at: int
+    tmp_path_factory: pytest.TempPathFactory, blocks: list[Changes], folds: set[int], reopen_at: int
 ) -> None:
-    path = Path(tmp_path_factory.mktemp("fold")) / "ledger.db"  # type: ignore[attr-defined]
+    path = tmp_path_factory.mktemp("fold") / "ledger.db"
     store = SqliteStore(path, fold_changes=10**9)  # folds only where the test says
     try:
         for height, changes in enumerate(blocks):

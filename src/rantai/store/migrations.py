@@ -170,9 +170,9 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         statements=(
             # Appending a block's changes then writes pages at the end of one B-tree, instead of
             # one random page per changed key in each of state, state_log's (key, height) index
-            # and its height index: measured, 120 -> 37 us of writer CPU a transfer. The current
-            # values and the key-ordered index of state_log are kept by SqliteStore in a derived
-            # file, folded from state_log in large batches (docs/decisions/sqlite-fold.md).
+            # and its height index: measured, 113 - 123 -> 40 us of writer CPU a transfer. The
+            # current values and the key-ordered index of state_log are kept by SqliteStore in a
+            # derived file, folded from state_log in large batches (docs/decisions/sqlite-fold.md).
             "CREATE TABLE state_log_by_height ("
             " height {int} NOT NULL,"
             " key {key} NOT NULL,"

@@ -61,8 +61,10 @@ from rantai.store.sqlitestate import (
     check_history,
     derived_path,
     iter_state_at,
+    stream_rows,
     value_at,
 )
+from rantai.store.sqlitetx import read_transaction, write_transaction
 from rantai.store.sqlreads import ALERT_COLUMNS, CHANGE_COLUMNS, Query, Row, SqlReads
 
 __all__ = ["SqliteStore"]
@@ -172,18 +174,13 @@ class SqliteStore(SqlReads):
         first, last = blocks[0].height, blocks[-1].height
         with self._write_lock, _translate(f"blocks {first} to {last} not committed"):
             conn = self._require_writer()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 head: int | None = conn.execute("SELECT max(height) FROM blocks").fetchone()[0]
                 expected = 0 if head is None else head + 1
                 if first != expected:
                     raise StoreError(f"block {first} refused: the next height is {expected}")
                 for block in blocks:
                     _write_block(conn, block)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.rollback()
-                raise
         self._folder.committed(last, sum(len(b.state_changes) for b in blocks))
 
     def fold(self) -> int:
@@ -206,8 +203,7 @@ class SqliteStore(SqlReads):
         ]
         with self._write_lock, _translate("access log not appended"):
             conn = self._require_writer()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 last: int | None = conn.execute("SELECT max(seq) FROM access_log").fetchone()[0]
                 check_access_log_records(entries, last or 0)
                 conn.executemany(
@@ -215,10 +211,6 @@ class SqliteStore(SqlReads):
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.rollback()
-                raise
 
     def _require_writer(self) -> sqlite3.Connection:
         if self._closed:
@@ -247,8 +239,7 @@ class SqliteStore(SqlReads):
         change_rows = [astuple(c) for c in changes]
         with self._write_lock, _translate(f"alerts of height {height} not recorded"):
             conn = self._require_writer()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 last: int | None = conn.execute("SELECT max(alert_id) FROM alerts").fetchone()[0]
                 row = conn.execute(
                     "SELECT value FROM meta WHERE key = ?", (SUPERVISED_HEIGHT_KEY,)
@@ -268,10 +259,6 @@ class SqliteStore(SqlReads):
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (SUPERVISED_HEIGHT_KEY, str(height)),
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.rollback()
-                raise
 
     def save_supervisor_checkpoint(self, height: int, state: bytes) -> None:
         """Keep the monitors' checkpoint after block ``height`` in place of the last one.
@@ -281,8 +268,7 @@ class SqliteStore(SqlReads):
         """
         with self._write_lock, _translate(f"checkpoint at {height} not saved"):
             conn = self._require_writer()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 row = conn.execute(
                     "SELECT value FROM meta WHERE key = ?", (SUPERVISED_HEIGHT_KEY,)
                 ).fetchone()
@@ -293,10 +279,6 @@ class SqliteStore(SqlReads):
                     " SET height = excluded.height, state = excluded.state",
                     (height, state),
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.rollback()
-                raise
 
     def change_alert(self, alert: AlertRecord, change: AlertChange) -> None:
         """Set an alert's status and agency and append the change to its history.
@@ -308,8 +290,7 @@ class SqliteStore(SqlReads):
         check_alert_change(change)
         with self._write_lock, _translate(f"alert {alert.alert_id} not changed"):
             conn = self._require_writer()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 last: int | None = conn.execute(
                     "SELECT max(seq) FROM alert_history WHERE alert_id = ?", (alert.alert_id,)
                 ).fetchone()[0]
@@ -323,19 +304,15 @@ class SqliteStore(SqlReads):
                     f"INSERT INTO alert_history ({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     astuple(change),
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.rollback()
-                raise
 
     def get_state(self, key: str) -> bytes | None:
         """The current value of ``key``, or ``None`` when absent."""
-        with self._reading() as conn, _snapshot(conn):
+        with self._reading() as conn, read_transaction(conn):
             return value_at(conn, key, None)
 
     def get_state_at(self, key: str, height: int) -> bytes | None:
         """The value of ``key`` after block ``height``; heights above the head read the head."""
-        with self._reading() as conn, _snapshot(conn):
+        with self._reading() as conn, read_transaction(conn):
             return value_at(conn, key, height)
 
     def iter_state(self) -> Iterator[tuple[str, bytes]]:
@@ -351,13 +328,13 @@ class SqliteStore(SqlReads):
 
     def _iter_state(self, height: int | None) -> Iterator[tuple[str, bytes]]:
         # The connection and its read transaction are held until the iterator ends.
-        with self._reading() as conn, _snapshot(conn):
+        with self._reading() as conn, read_transaction(conn):
             yield from iter_state_at(conn, height, FETCH_ROWS)
 
     def check_derived(self) -> str | None:
         """Whether the derived file's key index (``history``) lists exactly the changes of
         ``state_log`` up to its folded height; its ``state`` the audit compares by replay."""
-        with self._reading() as conn, _snapshot(conn):
+        with self._reading() as conn, read_transaction(conn):
             return check_history(conn)
 
     def _fetch(self, queries: Sequence[Query]) -> list[list[Row]]:
@@ -367,13 +344,7 @@ class SqliteStore(SqlReads):
     def _iter_rows(self, sql: str, params: tuple[Any, ...]) -> Iterator[tuple[str, bytes]]:
         # One statement, so one snapshot; the connection is held until the iterator ends.
         with self._reading() as conn:
-            cursor = conn.execute(sql, params)
-            try:
-                while rows := cursor.fetchmany(FETCH_ROWS):
-                    for row in rows:
-                        yield row[0], row[1]
-            finally:
-                cursor.close()
+            yield from stream_rows(conn.execute(sql, params), FETCH_ROWS)
 
     def close(self) -> None:
         """Close every connection; later calls raise ``StoreError``. Idempotent."""
@@ -384,16 +355,6 @@ class SqliteStore(SqlReads):
             self._folder.close()
             self._readers.close()
             self._writer.close()
-
-
-@contextmanager
-def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """One read transaction: every statement inside reads the same committed state."""
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")  # a read transaction: nothing to undo
 
 
 def _read_version(conn: sqlite3.Connection) -> int:
@@ -408,8 +369,7 @@ def _read_version(conn: sqlite3.Connection) -> int:
 
 def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
     """Apply the pending ``migrations`` in one transaction (DDL is transactional in SQLite)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         conn.execute(META_DDL)
         pending = plan_migrations(_read_version(conn), migrations)
         for migration in pending:
@@ -421,10 +381,6 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (SCHEMA_VERSION_KEY, str(pending[-1].version)),
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.rollback()
-        raise
 
 
 def _write_block(conn: sqlite3.Connection, block: BlockRecord) -> None:

@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+from rantai.store.sqlitetx import write_transaction
+
 __all__ = [
     "DERIVED_SCHEMA",
     "FOLD_CHANGES",
@@ -40,6 +42,7 @@ __all__ = [
     "check_history",
     "derived_path",
     "iter_state_at",
+    "stream_rows",
     "value_at",
 ]
 
@@ -136,15 +139,15 @@ def iter_state_at(
         return
     top = head if height is None else min(height, head)
     if top < folded:
-        yield from _rows(conn.execute(_HISTORY_STATE_SQL, (top,)), fetch_rows)
+        yield from stream_rows(conn.execute(_HISTORY_STATE_SQL, (top,)), fetch_rows)
         return
-    base = _rows(conn.execute(_FOLDED_STATE_SQL), fetch_rows)
+    base = stream_rows(conn.execute(_FOLDED_STATE_SQL), fetch_rows)
     if top == folded:
         yield from base
         return
     # A second cursor on the same connection and transaction: the tail's last values, merged
     # over the folded state by key.
-    tail = _rows(conn.execute(_TAIL_STATE_SQL, (folded, top)), fetch_rows)
+    tail = stream_rows(conn.execute(_TAIL_STATE_SQL, (folded, top)), fetch_rows)
     yield from _overlay(base, tail)
 
 
@@ -177,7 +180,8 @@ def check_history(conn: sqlite3.Connection) -> str | None:
     return None
 
 
-def _rows(cursor: sqlite3.Cursor, fetch_rows: int) -> Iterator[tuple[str, bytes]]:
+def stream_rows(cursor: sqlite3.Cursor, fetch_rows: int) -> Iterator[tuple[str, bytes]]:
+    """The ``(key, value)`` rows of ``cursor``, fetched ``fetch_rows`` at a time; closes it."""
     try:
         while rows := cursor.fetchmany(fetch_rows):
             for row in rows:
@@ -265,15 +269,10 @@ class Folder:
             # every commit; WAL keeps it consistent through a crash.
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("ATTACH DATABASE ? AS ledger", (str(ledger),))
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 for statement in DERIVED_SCHEMA:
                     conn.execute(statement)
                 self._check(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.rollback()
-                raise
         except BaseException:
             conn.close()
             raise
@@ -312,13 +311,11 @@ class Folder:
     def _fold_chunk(self) -> tuple[int, int | None, int]:
         """Fold one chunk: the new folded height, the head seen, the changes folded."""
         conn = self._conn
-        conn.execute("BEGIN")
-        try:
+        with write_transaction(conn, "BEGIN"):
             conn.execute(_TAKE_LOCK_SQL)  # this file's write lock, before reading it
             folded: int = conn.execute(_FOLD_ROW_SQL).fetchone()[1]
             head: int | None = conn.execute(_LEDGER_HEAD_SQL).fetchone()[0]
             if head is None or head <= folded:
-                conn.execute("COMMIT")
                 return folded, head, 0
             row = conn.execute(_CHUNK_TOP_SQL, (folded, FOLD_CHUNK_CHANGES - 1)).fetchone()
             upto = head if row is None else min(head, row[0])
@@ -327,10 +324,6 @@ class Folder:
             conn.execute(_FOLD_DELETIONS_SQL, (folded, upto))
             header_hash = conn.execute(_LEDGER_HASH_SQL, (upto,)).fetchone()[0]
             conn.execute(_SET_FOLDED_SQL, (upto, header_hash))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.rollback()
-            raise
         return upto, head, changes
 
     def committed(self, head: int, changes: int) -> None:
