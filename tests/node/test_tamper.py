@@ -122,6 +122,14 @@ def _history_height(db: sqlite3.Connection) -> None:
     )
 
 
+def _tx_height(db: sqlite3.Connection) -> None:
+    """Drop one inclusion from the derived tx id index (a lookup would then miss the tx)."""
+    db.execute(
+        "DELETE FROM derived.tx_heights WHERE (tx_id, height) ="
+        " (SELECT tx_id, height FROM derived.tx_heights LIMIT 1)"
+    )
+
+
 def _rehashed_header(db: sqlite3.Connection) -> None:
     """A careful forger: changes the timestamp and stores the matching header hash."""
     (blob,) = db.execute("SELECT header FROM blocks WHERE height = ?", (TAMPER_HEIGHT,)).fetchone()
@@ -194,6 +202,7 @@ CASES: dict[str, tuple[Callable[[sqlite3.Connection], None], int | None, str]] =
     "instrument": (_state_value("inst/"), None, "stored state of 'inst/"),
     "state log": (_state_log_value, TAMPER_HEIGHT, "state changes"),
     "derived key index": (_history_height, None, "derived key index"),
+    "derived tx id index": (_tx_height, None, "derived id index of txs"),
     "deleted block": (_delete_block, TAMPER_HEIGHT, "expected block"),
     "reordered blocks": (_swap_blocks, TAMPER_HEIGHT, ""),
     "inserted block": (_insert_block, TAMPER_HEIGHT, ""),

@@ -1,5 +1,5 @@
 """SQLite's derived state file (rantai.store.sqlitestate): whenever it is folded, deleted,
-stale or taken from another chain, every state read answers as the blocks say."""
+stale or taken from another chain, every state read and tx lookup answers as the blocks say."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.store.test_store_contract import digest, make_block
+from tests.store.test_store_contract import digest, make_block, make_tx
 
 from rantai.store import sqlitestate
+from rantai.store.base import BlockRecord, TxRecord
 from rantai.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from rantai.store.sqlite import SqliteStore
 from rantai.store.sqlitestate import derived_path
@@ -58,6 +59,25 @@ def assert_reads(store: SqliteStore, blocks: list[Changes]) -> None:
             assert store.get_state_at(key, height) == expected.get(key), (key, height)
 
 
+TX_IDS = [digest("recurring", n) for n in range(4)]
+TxPicks = list[int]  # a block's txs, as indexes into TX_IDS: an id may recur, even in a block
+
+
+def block_with_txs(height: int, changes: Changes, picks: TxPicks) -> BlockRecord:
+    txs = [make_tx(height, index, TX_IDS[pick]) for index, pick in enumerate(picks)]
+    return make_block(height, changes, txs)
+
+
+def assert_tx_reads(store: SqliteStore, picks_by_height: list[TxPicks]) -> None:
+    """The model: an id's latest inclusion is its highest (height, index)."""
+    latest: dict[bytes, TxRecord] = {}
+    for height, picks in enumerate(picks_by_height):
+        for index, pick in enumerate(picks):
+            latest[TX_IDS[pick]] = make_tx(height, index, TX_IDS[pick])
+    for tx_id in TX_IDS:
+        assert store.get_tx(tx_id) == latest.get(tx_id)
+
+
 def commit(store: SqliteStore, blocks: list[Changes], start: int = 0) -> None:
     for height, changes in enumerate(blocks[start:], start):
         store.commit_block(make_block(height, changes))
@@ -67,26 +87,38 @@ def commit(store: SqliteStore, blocks: list[Changes], start: int = 0) -> None:
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    blocks=st.lists(changes_strategy, min_size=1, max_size=12),
+    contents=st.lists(
+        st.tuples(changes_strategy, st.lists(st.integers(0, len(TX_IDS) - 1), max_size=3)),
+        min_size=1,
+        max_size=12,
+    ),
     folds=st.sets(st.integers(0, 11)),
     reopen_at=st.integers(0, 12),
 )
 def test_reads_do_not_depend_on_where_the_folds_fell(
-    tmp_path_factory: pytest.TempPathFactory, blocks: list[Changes], folds: set[int], reopen_at: int
+    tmp_path_factory: pytest.TempPathFactory,
+    contents: list[tuple[Changes, TxPicks]],
+    folds: set[int],
+    reopen_at: int,
 ) -> None:
     path = tmp_path_factory.mktemp("fold") / "ledger.db"
+    blocks = [changes for changes, _ in contents]
+    picks = [txs for _, txs in contents]
     store = SqliteStore(path, fold_changes=10**9)  # folds only where the test says
     try:
-        for height, changes in enumerate(blocks):
-            store.commit_block(make_block(height, changes))
+        for height, (changes, txs) in enumerate(contents):
+            store.commit_block(block_with_txs(height, changes, txs))
             if height in folds:
                 assert store.fold() == height
             if height == reopen_at:  # reopening folds to the head
                 store.close()
                 store = SqliteStore(path, fold_changes=10**9)
         assert_reads(store, blocks)
+        assert_tx_reads(store, picks)
         store.fold()
         assert_reads(store, blocks)
+        assert_tx_reads(store, picks)
+        assert store.check_derived() is None
     finally:
         store.close()
 
@@ -185,7 +217,8 @@ def wait_for_fold(path: Path, at_least: int, timeout_s: float = 30.0) -> bool:
 
 
 def test_a_version_4_database_moves_its_state_log_into_height_order(tmp_path: Path) -> None:
-    """A database written by the code before migration 5 (state and state_log by key)."""
+    """A database written by the code before migration 5 (state and state_log by key, txs
+    indexed by id): migrations 5 and 6 bring it to this code's layout."""
     path = tmp_path / "ledger.db"
     blocks = some_blocks(12)
     with closing(SqliteStore(path, migrations=MIGRATIONS[:4])):
@@ -197,6 +230,10 @@ def test_a_version_4_database_moves_its_state_log_into_height_order(tmp_path: Pa
                 "INSERT INTO blocks VALUES (?, ?, ?, ?)",
                 (height, block.header_hash, block.header, block.certificate),
             )
+            for tx in block.txs:
+                old.execute("INSERT INTO txs (height, tx_index, tx_id, envelope, receipt)"
+                            " VALUES (?, ?, ?, ?, ?)",
+                            (height, tx.index, tx.tx_id, tx.envelope, tx.receipt))  # fmt: skip
             for key, value in changes.items():
                 old.execute("INSERT INTO state_log (key, height, value) VALUES (?, ?, ?)",
                             (key, height, value))  # fmt: skip
@@ -208,12 +245,17 @@ def test_a_version_4_database_moves_its_state_log_into_height_order(tmp_path: Pa
                     )
         old.commit()
     with closing(SqliteStore(path)) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 5
+        assert store.schema_version() == SCHEMA_VERSION == 6
         assert_reads(store, blocks)
+        for height in range(len(blocks)):
+            tx = make_block(height, {}).txs[1]
+            assert store.get_tx(tx.tx_id) == tx
+        assert store.check_derived() is None
         with closing(sqlite3.connect(path)) as migrated:
             tables = {row[0] for row in migrated.execute("SELECT name FROM sqlite_master")}
             assert "state" not in tables
             assert "state_log_height" not in tables
+            assert "txs_tx_id" not in tables and "txs_height_tx_id" in tables
 
 
 def test_a_fold_in_small_chunks_takes_whole_heights(
@@ -255,3 +297,20 @@ def test_a_derived_key_index_entry_that_is_no_change_is_found(tmp_path: Path) ->
         derived.commit()
     with closing(SqliteStore(path)) as store:
         assert "lacks 0 changes and lists 1 that are not changes" in str(store.check_derived())
+
+
+def test_the_derived_tx_id_index_is_checked_against_the_txs(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with closing(SqliteStore(path)) as store:
+        commit(store, some_blocks(20))
+        assert store.fold() == 19
+        assert store.check_derived() is None
+    with closing(sqlite3.connect(derived_path(path))) as derived:
+        derived.execute(
+            "UPDATE tx_heights SET height = height + 1"
+            " WHERE (tx_id, height) = (SELECT tx_id, height FROM tx_heights LIMIT 1)"
+        )
+        derived.commit()
+    with closing(SqliteStore(path)) as store:
+        problem = str(store.check_derived())
+        assert "id index of txs lacks 1 inclusions and lists 1 that are not" in problem

@@ -186,6 +186,19 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         ),
         dialects=("sqlite",),
     ),
+    Migration(
+        version=6,
+        description="SQLite: txs indexed by (height, tx_id); tx ids by id in the derived file",
+        statements=(
+            # An index by tx id takes each block's ids at random places: measured at 1,050,000
+            # txs, it cost 30 - 33 of 45 - 58 us of writer CPU a transfer, most of it in writing
+            # the pages it dirtied. Indexed after the height, a block's ids append; the derived
+            # file keeps the ids in id order, folded like the state (rantai.store.sqlitestate).
+            "DROP INDEX txs_tx_id",
+            "CREATE INDEX txs_height_tx_id ON txs (height, tx_id)",
+        ),
+        dialects=("sqlite",),
+    ),
 )
 
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version

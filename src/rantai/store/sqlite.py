@@ -16,8 +16,9 @@ statement reads one committed snapshot. Connections are opened with
 iterator may be finished on another thread than the one that started it; the pool still
 hands each to one user at a time.
 
-State: a block appends its changes to ``state_log`` in height order; the current values and
-the key index of past values are folded from it into a derived file in the background
+State: a block appends its changes to ``state_log`` in height order; the current values, the
+key index of past values and the id index of ``txs`` are folded into a derived file in the
+background
 (``rantai.store.sqlitestate``, docs/decisions/sqlite-fold.md). Read connections attach that
 file; a state read is one read transaction over both.
 """
@@ -41,6 +42,7 @@ from rantai.store.base import (
     BlockRecord,
     ConnectionPool,
     StoreError,
+    TxRecord,
     check_access_log_records,
     check_alert_change,
     check_alert_records,
@@ -58,10 +60,11 @@ from rantai.store.migrations import (
 from rantai.store.sqlitestate import (
     FOLD_CHANGES,
     Folder,
-    check_history,
+    check_indexes,
     derived_path,
     iter_state_at,
     stream_rows,
+    tx_at,
     value_at,
 )
 from rantai.store.sqlitetx import read_transaction, write_transaction
@@ -305,6 +308,12 @@ class SqliteStore(SqlReads):
                     astuple(change),
                 )
 
+    def get_tx(self, tx_id: bytes) -> TxRecord | None:
+        """The latest inclusion of the transaction with id ``tx_id``, or ``None``."""
+        with self._reading() as conn, read_transaction(conn):
+            row = tx_at(conn, tx_id)
+        return None if row is None else TxRecord(tx_id, *row)
+
     def get_state(self, key: str) -> bytes | None:
         """The current value of ``key``, or ``None`` when absent."""
         with self._reading() as conn, read_transaction(conn):
@@ -333,9 +342,10 @@ class SqliteStore(SqlReads):
 
     def check_derived(self) -> str | None:
         """Whether the derived file's key index (``history``) lists exactly the changes of
-        ``state_log`` up to its folded height; its ``state`` the audit compares by replay."""
+        ``state_log``, and its id index (``tx_heights``) exactly the inclusions of ``txs``, up
+        to its folded height; its ``state`` the audit compares by replay."""
         with self._reading() as conn, read_transaction(conn):
-            return check_history(conn)
+            return check_indexes(conn)
 
     def _fetch(self, queries: Sequence[Query]) -> list[list[Row]]:
         with self._reading() as conn:

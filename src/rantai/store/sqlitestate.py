@@ -1,9 +1,11 @@
-"""SQLite's state reads: the height-ordered ``state_log`` plus a derived file folded from it.
+"""SQLite's state and tx-id reads: the height-ordered ``state_log`` and ``txs`` plus a
+derived file folded from them.
 
 A block appends its changes to ``state_log``, whose key is ``(height, key)``: the pages it
 writes are at the end of one B-tree. What a read by key needs, the current value of each key
 (``state``) and the heights at which each key changed (``history``, ordered by key), lives in
-a derived file beside the ledger (``ledger.db`` -> ``ledger.state.db``), brought up to date
+a derived file beside the ledger (``ledger.db`` -> ``ledger.state.db``), with the heights at
+which each transaction id was included (``tx_heights``, ordered by id), brought up to date
 by a *fold* once ``FOLD_CHANGES`` changes (or ``FOLD_BLOCKS_MAX`` blocks) are unfolded, in
 transactions of about ``FOLD_CHUNK_CHANGES``. Folding many blocks at once writes each page of
 those B-trees once for many keys, where a write per block wrote one page per changed key; a
@@ -11,15 +13,17 @@ fold costs about the same whether it folds few changes or many, so it waits for 
 (docs/decisions/sqlite-fold.md). The fold thread runs at a lower CPU priority than the
 threads that commit and execute blocks.
 
-The derived file holds nothing that ``state_log`` does not: it may lag, be deleted, or come
-from another copy of the chain, and is then reset and folded again. Its ``fold`` row says up
-to which height it has folded and that block's header hash, which must match the ledger's.
+The derived file holds nothing that ``state_log`` and ``txs`` do not: it may lag, be
+deleted, or come from another copy of the chain, and is then reset and folded again. Its
+``fold`` row says up to which height it has folded and that block's header hash, which must
+match the ledger's, and the format of its tables: a file of another format is folded again.
 
 A read sees the derived file at some folded height ``F`` and the ledger at a later snapshot
 with head ``H``: the changes of heights ``F+1 .. H`` (the *tail*) come from ``state_log``,
-one index seek per tail height for a key, or one grouped scan of the tail for the whole
-state. The derived file is read first, so every height a concurrent fold adds after it is
-still in the ledger's tail; ``state_log`` rows are never deleted.
+one index seek per tail height for a key (or a tx id: ``txs`` is indexed by height, then
+id), or one grouped scan of the tail for the whole state. The derived file is read first,
+so every height a concurrent fold adds after it is still in the ledger's tail; ledger rows
+are never deleted.
 """
 
 from __future__ import annotations
@@ -39,16 +43,17 @@ __all__ = [
     "DERIVED_SCHEMA",
     "FOLD_CHANGES",
     "Folder",
-    "check_history",
+    "check_indexes",
     "derived_path",
     "iter_state_at",
     "stream_rows",
+    "tx_at",
     "value_at",
 ]
 
 log = logging.getLogger(__name__)
 
-DERIVED_FORMAT: Final = 1
+DERIVED_FORMAT: Final = 2  # 2: tx_heights
 FOLD_CHANGES: Final = 250_000  # unfolded changes (~50,000 transfers) that start a fold
 FOLD_BLOCKS_MAX: Final = 1_024  # or unfolded blocks: a key read seeks once per tail height
 FOLD_CHUNK_CHANGES: Final = 500_000  # about this many per transaction: bounds time and memory
@@ -65,6 +70,8 @@ DERIVED_SCHEMA: Final = (
     " key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS history ("
     " key TEXT NOT NULL, height INTEGER NOT NULL, PRIMARY KEY (key, height)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS tx_heights ("
+    " tx_id BLOB NOT NULL, height INTEGER NOT NULL, PRIMARY KEY (tx_id, height)) WITHOUT ROWID",
 )
 
 # -- reads (on a ledger connection with the derived file attached as ``derived``) -------------
@@ -99,6 +106,22 @@ _HISTORY_STATE_SQL: Final = (
 )
 
 
+# The latest inclusion of a tx id: in the tail, one seek of (height, tx_id) per tail height,
+# newest first; below it, the derived id index gives the height.
+_TX_COLUMNS: Final = "txs.height, txs.tx_index, txs.envelope, txs.receipt"
+_TAIL_TX_SQL: Final = (
+    "WITH RECURSIVE heights(h) AS (SELECT ?1 UNION ALL SELECT h - 1 FROM heights WHERE h > ?2)"
+    f" SELECT {_TX_COLUMNS} FROM heights CROSS JOIN txs"
+    " ON txs.height = heights.h AND txs.tx_id = ?3"
+    " ORDER BY heights.h DESC, txs.tx_index DESC LIMIT 1"
+)
+_FOLDED_TX_SQL: Final = (
+    f"SELECT {_TX_COLUMNS} FROM txs WHERE txs.tx_id = ?1 AND txs.height ="
+    " (SELECT max(height) FROM derived.tx_heights WHERE tx_id = ?1 AND height <= ?2)"
+    " ORDER BY txs.tx_index DESC LIMIT 1"
+)
+
+
 def derived_path(ledger: Path) -> Path:
     """Where the derived file of ``ledger`` lives: ``ledger.db`` -> ``ledger.state.db``."""
     return ledger.with_name(f"{ledger.stem}.state{ledger.suffix}")
@@ -129,6 +152,24 @@ def value_at(conn: sqlite3.Connection, key: str, height: int | None) -> bytes | 
     return None if row is None else row[0]
 
 
+def tx_at(conn: sqlite3.Connection, tx_id: bytes) -> tuple[int, int, bytes, bytes] | None:
+    """``(height, tx_index, envelope, receipt)`` of the latest inclusion of ``tx_id``, or
+    None, inside the caller's read transaction."""
+    folded, head = _bounds(conn)
+    if head is None:
+        return None
+    if head > folded:
+        row = conn.execute(_TAIL_TX_SQL, (head, folded + 1, tx_id)).fetchone()
+        if row is not None:
+            return row  # type: ignore[no-any-return]
+    if folded < 0:
+        return None
+    found: tuple[int, int, bytes, bytes] | None = conn.execute(
+        _FOLDED_TX_SQL, (tx_id, folded)
+    ).fetchone()
+    return found
+
+
 def iter_state_at(
     conn: sqlite3.Connection, height: int | None, fetch_rows: int
 ) -> Iterator[tuple[str, bytes]]:
@@ -155,28 +196,42 @@ def iter_state_at(
 # makes its entries distinct, so when every entry is a change at or below the folded height
 # (a seek each) and there are as many entries as such changes (a range count), they are the
 # same set: one scan with seeks instead of two. (The audit checks the derived state by replay.)
-_CHANGES_SQL: Final = "SELECT count(*) FROM state_log WHERE height <= ?"
-_LISTED_SQL: Final = "SELECT count(*) FROM derived.history"
-_NOT_CHANGES_SQL: Final = (
-    "SELECT count(*) FROM derived.history AS listed WHERE listed.height > ?1 OR NOT EXISTS"
-    " (SELECT 1 FROM state_log AS changed"
-    "  WHERE changed.height = listed.height AND changed.key = listed.key)"
+# Likewise each inclusion of a tx id (a distinct (height, tx_id)) in tx_heights.
+_INDEX_CHECKS: Final = (
+    (
+        "key index of state_log",
+        "changes",
+        "SELECT count(*) FROM state_log WHERE height <= ?",
+        "SELECT count(*) FROM derived.history",
+        "SELECT count(*) FROM derived.history AS listed WHERE listed.height > ?1 OR NOT EXISTS"
+        " (SELECT 1 FROM state_log AS changed"
+        "  WHERE changed.height = listed.height AND changed.key = listed.key)",
+    ),
+    (
+        "id index of txs",
+        "inclusions",
+        "SELECT count(*) FROM (SELECT DISTINCT height, tx_id FROM txs WHERE height <= ?)",
+        "SELECT count(*) FROM derived.tx_heights",
+        "SELECT count(*) FROM derived.tx_heights AS listed WHERE listed.height > ?1 OR NOT EXISTS"
+        " (SELECT 1 FROM txs AS included"
+        "  WHERE included.height = listed.height AND included.tx_id = listed.tx_id)",
+    ),
 )
 
 
-def check_history(conn: sqlite3.Connection) -> str | None:
-    """What is wrong with the derived key index, or None (inside a read transaction)."""
+def check_indexes(conn: sqlite3.Connection) -> str | None:
+    """What is wrong with the derived file's indexes, or None (inside a read transaction)."""
     folded, _ = _bounds(conn)
-    changes: int = conn.execute(_CHANGES_SQL, (folded,)).fetchone()[0]
-    listed: int = conn.execute(_LISTED_SQL).fetchone()[0]
-    extra: int = conn.execute(_NOT_CHANGES_SQL, (folded,)).fetchone()[0]
-    missing = changes - (listed - extra)
-    if missing or extra:
-        return (
-            f"the derived key index of state_log lacks {missing} changes and lists {extra}"
-            f" that are not changes (folded to height {folded}): delete"
-            " ledger.state.db to rebuild it"
-        )
+    for name, what, count_sql, listed_sql, extra_sql in _INDEX_CHECKS:
+        expected: int = conn.execute(count_sql, (folded,)).fetchone()[0]
+        listed: int = conn.execute(listed_sql).fetchone()[0]
+        extra: int = conn.execute(extra_sql, (folded,)).fetchone()[0]
+        missing = expected - (listed - extra)
+        if missing or extra:
+            return (
+                f"the derived {name} lacks {missing} {what} and lists {extra} that are not"
+                f" {what} (folded to height {folded}): delete ledger.state.db to rebuild it"
+            )
     return None
 
 
@@ -219,6 +274,12 @@ _FOLD_HISTORY_SQL: Final = (
     "INSERT INTO history (key, height) SELECT key, height FROM ledger.state_log"
     " WHERE height > ?1 AND height <= ?2 ORDER BY key, height"
 )
+# A tx id recurs only at another height (docs/decisions/nonces.md), but one block could
+# carry the same envelope twice: an inclusion is a distinct (tx_id, height).
+_FOLD_TX_IDS_SQL: Final = (
+    "INSERT OR IGNORE INTO tx_heights (tx_id, height) SELECT tx_id, height FROM ledger.txs"
+    " WHERE height > ?1 AND height <= ?2 ORDER BY tx_id, height"
+)
 _LAST_CHANGES: Final = (
     "SELECT key, value, max(height) AS height FROM ledger.state_log"
     " WHERE height > ?1 AND height <= ?2 GROUP BY key"
@@ -243,6 +304,7 @@ _SET_FOLDED_SQL: Final = "UPDATE fold SET height = ?, header_hash = ? WHERE slot
 _RESET_SQL: Final = (
     "DELETE FROM state",
     "DELETE FROM history",
+    "DELETE FROM tx_heights",
     f"UPDATE fold SET format = {DERIVED_FORMAT}, height = -1, header_hash = NULL WHERE slot = 1",
 )
 
@@ -322,6 +384,7 @@ class Folder:
             changes = conn.execute(_FOLD_HISTORY_SQL, (folded, upto)).rowcount
             conn.execute(_FOLD_STATE_SQL, (folded, upto))
             conn.execute(_FOLD_DELETIONS_SQL, (folded, upto))
+            conn.execute(_FOLD_TX_IDS_SQL, (folded, upto))
             header_hash = conn.execute(_LEDGER_HASH_SQL, (upto,)).fetchone()[0]
             conn.execute(_SET_FOLDED_SQL, (upto, header_hash))
         return upto, head, changes
