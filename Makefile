@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-# The native sources (state tree, value table) are built by the install, so an edit to one
-# reinstalls too.
-NATIVE := src/rantai/crypto/_smt.c src/rantai/core/_values.c
+# The native sources (state tree, hashing, value table) are built by the install, so an edit
+# to one reinstalls too.
+NATIVE := src/rantai/crypto/_smt.c src/rantai/crypto/_hashing.c src/rantai/core/_values.c
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt $(NATIVE) | sha256sum | cut -c1-12)
 DATA ?= data
 PORT ?= 8000
