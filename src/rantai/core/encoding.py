@@ -18,7 +18,7 @@ import msgspec
 from rantai.core import codes
 from rantai.core.errors import Malformed
 
-__all__ = ["decode", "encode"]
+__all__ = ["decode", "decode_known", "encode"]
 
 T = TypeVar("T")
 
@@ -36,11 +36,8 @@ def decode(data: bytes, kind: type[T]) -> T:
         Malformed(malformed): not a valid encoding of ``kind``.
         Malformed(non_canonical): valid, but not the canonical bytes of the value.
     """
-    decoder = _decoders.get(kind)
-    if decoder is None:
-        decoder = _decoders[kind] = msgspec.msgpack.Decoder(kind)
     try:
-        value: T = decoder.decode(data)
+        value: T = _decoder(kind).decode(data)
     except msgspec.ValidationError as exc:
         raise Malformed(codes.MALFORMED, str(exc)) from None
     except msgspec.DecodeError as exc:
@@ -48,3 +45,17 @@ def decode(data: bytes, kind: type[T]) -> T:
     if _encoder.encode(value) != data:
         raise Malformed(codes.NON_CANONICAL, "not the canonical encoding")
     return value
+
+
+def decode_known(data: bytes, kind: type[T]) -> T:
+    """Decode ``data`` that ``decode`` has accepted as ``kind`` before (in another process,
+    say): the canonical check, which would pass again, is skipped. Raises msgspec's errors."""
+    value: T = _decoder(kind).decode(data)
+    return value
+
+
+def _decoder(kind: Any) -> msgspec.msgpack.Decoder[Any]:
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        decoder = _decoders[kind] = msgspec.msgpack.Decoder(kind)
+    return decoder

@@ -28,6 +28,8 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from rantai.core import codes
 from rantai.core.block import BlockSignature, Header, Receipt, sign_header
 from rantai.core.encoding import decode, encode
@@ -82,9 +84,9 @@ class NodeConfig:
     write_process: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class SubmitResult:
-    """The fate of one submitted envelope at admission: ``code`` is ``ok`` when ordered."""
+class SubmitResult(msgspec.Struct, frozen=True):
+    """The fate of one submitted envelope at admission: ``code`` is ``ok`` when ordered.
+    (A struct: one is built per envelope, ten times cheaper than a frozen dataclass.)"""
 
     tx_id: bytes | None
     code: str
