@@ -97,10 +97,12 @@ def commit(store: SqliteStore, blocks: list[Changes], start: int = 0) -> None:
 )
 def test_reads_do_not_depend_on_where_the_folds_fell(
     tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
     contents: list[tuple[Changes, TxPicks]],
     folds: set[int],
     reopen_at: int,
 ) -> None:
+    monkeypatch.setattr(sqlitestate, "RUNS_PER_LEVEL", 2)  # merges at every other fold
     path = tmp_path_factory.mktemp("fold") / "ledger.db"
     blocks = [changes for changes, _ in contents]
     picks = [txs for _, txs in contents]
@@ -293,7 +295,9 @@ def test_a_derived_key_index_entry_that_is_no_change_is_found(tmp_path: Path) ->
         commit(store, some_blocks(20))
         store.fold()
     with closing(sqlite3.connect(derived_path(path))) as derived:
-        derived.execute("INSERT INTO history (key, height) VALUES ('bal/x', 3)")  # not changed
+        derived.execute(  # not changed at that height
+            "INSERT INTO history (run, key, height) VALUES ((SELECT max(run) FROM runs), 'bal/x', 3)"
+        )
         derived.commit()
     with closing(SqliteStore(path)) as store:
         assert "lacks 0 changes and lists 1 that are not changes" in str(store.check_derived())
@@ -314,3 +318,51 @@ def test_the_derived_tx_id_index_is_checked_against_the_txs(tmp_path: Path) -> N
     with closing(SqliteStore(path)) as store:
         problem = str(store.check_derived())
         assert "id index of txs lacks 1 inclusions and lists 1 that are not" in problem
+
+
+def test_history_runs_merge_level_by_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each fold appends a run; RUNS_PER_LEVEL runs of a level become one of the next, so
+    after 2**4 folds of two runs a level, one run of level 4 holds their every change and
+    tx id."""
+    monkeypatch.setattr(sqlitestate, "RUNS_PER_LEVEL", 2)
+    path = tmp_path / "ledger.db"
+    blocks = some_blocks(17)
+    with closing(SqliteStore(path, fold_changes=10**9)) as store:
+        for height, changes in enumerate(blocks):
+            store.commit_block(make_block(height, changes))
+            assert store.fold() == height
+            with closing(sqlite3.connect(derived_path(path))) as derived:
+                levels = [row[0] for row in derived.execute("SELECT level FROM runs ORDER BY run")]
+            # A binary counter: a run per one bit of the number of folds.
+            folds = height + 1
+            assert (
+                sorted(levels, reverse=True)
+                == [bit for bit in range(folds.bit_length()) if folds >> bit & 1][::-1]
+            )
+        assert_reads(store, blocks)
+        assert store.check_derived() is None
+    with closing(sqlite3.connect(derived_path(path))) as derived:
+        runs = derived.execute("SELECT level, first_height, last_height FROM runs ORDER BY level")
+        assert runs.fetchall() == [(0, 16, 16), (4, 0, 15)]
+        changes = sum(len(changes) for changes in blocks)
+        assert derived.execute("SELECT count(*) FROM history").fetchone() == (changes,)
+        assert derived.execute("SELECT count(DISTINCT run) FROM tx_heights").fetchone() == (2,)
+        assert derived.execute("SELECT count(*) FROM tx_heights").fetchone() == (2 * 17,)
+
+
+def test_a_derived_file_of_an_older_format_is_made_again(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    blocks = some_blocks(20)
+    with closing(SqliteStore(path)) as store:
+        commit(store, blocks)
+        store.fold()
+    with closing(sqlite3.connect(derived_path(path))) as derived:  # format 2's history
+        derived.execute("DROP TABLE history")
+        derived.execute(
+            "CREATE TABLE history (key TEXT, height INTEGER, PRIMARY KEY (key, height))"
+        )
+        derived.execute("UPDATE fold SET format = 2")
+        derived.commit()
+    with closing(SqliteStore(path)) as store:
+        assert_reads(store, blocks)
+        assert store.check_derived() is None
