@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -109,6 +110,32 @@ def test_background_executor_cuts_on_wait(tmp_path: Path) -> None:
         (admitted,) = node.submit([raw])
         got = node.wait([admitted.tx_id], timeout_s=10)
         assert got[admitted.tx_id][1].code == codes.OK
+    finally:
+        node.stop()
+
+
+def test_wait_finds_receipts_that_left_the_recent_ones(tmp_path: Path) -> None:
+    """Four recent receipts kept, thirty transfers in blocks of three: most receipts come
+    from the store, and the wait still ends as soon as all have committed."""
+    from rantai.core.tx import build_envelope
+
+    config = NodeConfig(block_txs_max=3, block_wait_ms=5, recent_receipts_max=4)
+    node = new_node(tmp_path, config=config)
+    market(node)
+    node.start()
+    try:
+        raws = [
+            build_envelope(
+                "rantai-test", "inv-0", n, key_of("inv-0"), Transfer(A, B, "BOND1", 1, "")
+            )
+            for n in range(30)
+        ]
+        ids = [a.tx_id for a in node.submit(raws) if a.tx_id is not None]
+        started = time.monotonic()
+        found = node.wait(ids, timeout_s=60)
+        assert time.monotonic() - started < 30  # not by the timeout's last look
+        assert [found[i][1].code for i in ids] == [codes.OK] * 30
+        assert len({found[i][0] for i in ids}) == 10  # ten blocks
     finally:
         node.stop()
 

@@ -128,6 +128,7 @@ class Node:
         # The recent receipts by tx id, as their canonical bytes: half a million decoded
         # receipts (with their events) would be millions of objects for the collector to walk.
         self._receipts: OrderedDict[bytes, tuple[int, bytes]] = OrderedDict()
+        self._remembered = 0  # receipts ever added to _receipts
         self._committed_cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -388,40 +389,59 @@ class Node:
         with self._committed_cv:
             for receipt, raw in zip(outcome.receipts, outcome.receipt_bytes, strict=True):
                 self._receipts[receipt.tx_id] = (height, raw)
+            self._remembered += len(outcome.receipts)
             while len(self._receipts) > self.config.recent_receipts_max:
                 self._receipts.popitem(last=False)
             self._committed_cv.notify_all()
 
     def receipt(self, tx_id: bytes) -> tuple[int, Receipt] | None:
         """``(height, receipt)`` of a committed transaction, or ``None``."""
-        with self._committed_cv:
-            found = self._receipts.get(tx_id)
-        if found is not None:
-            return found[0], decode(found[1], Receipt)
-        record = self.store.get_tx(tx_id)
-        if record is None:
-            return None
-        return record.height, decode(record.receipt, Receipt)
+        found: dict[bytes, tuple[int, Receipt]] = {}
+        self._look_up([tx_id], found, in_store=True)
+        return found.get(tx_id)
 
     def wait(self, tx_ids: Sequence[bytes], timeout_s: float) -> dict[bytes, tuple[int, Receipt]]:
-        """Wait until every id has a receipt or ``timeout_s`` passes; return those found."""
+        """Wait until every id has a receipt or ``timeout_s`` passes; return those found.
+
+        What commits meanwhile shows in the recent receipts, so the store is asked only at
+        the start, at the end, and whenever half the recent receipts have been replaced since
+        it was last asked (a receipt could otherwise leave them unseen): a store lookup of an
+        id not committed yet seeks every block its id index has not reached."""
         deadline = time.monotonic() + timeout_s
         found: dict[bytes, tuple[int, Receipt]] = {}
-        missing = list(tx_ids)
-        while True:
-            still = []
-            for tx_id in missing:
-                got = self.receipt(tx_id)
-                if got is None:
-                    still.append(tx_id)
-                else:
-                    found[tx_id] = got
-            missing = still
+        asked_at = self._remembered
+        missing = self._look_up(tx_ids, found, in_store=True)
+        while missing:
             remaining = deadline - time.monotonic()
-            if not missing or remaining <= 0:
+            if remaining <= 0:
+                self._look_up(missing, found, in_store=True)
                 return found
             with self._committed_cv:
                 self._committed_cv.wait(min(remaining, 0.05))
+                remembered = self._remembered
+            in_store = remembered - asked_at >= self.config.recent_receipts_max // 2
+            if in_store:
+                asked_at = remembered
+            missing = self._look_up(missing, found, in_store=in_store)
+        return found
+
+    def _look_up(
+        self, tx_ids: Sequence[bytes], found: dict[bytes, tuple[int, Receipt]], *, in_store: bool
+    ) -> list[bytes]:
+        """Add the receipts of ``tx_ids`` to ``found``; return the ids still missing."""
+        missing = []
+        for tx_id in tx_ids:
+            with self._committed_cv:
+                recent = self._receipts.get(tx_id)
+            if recent is not None:
+                found[tx_id] = recent[0], decode(recent[1], Receipt)
+                continue
+            record = self.store.get_tx(tx_id) if in_store else None
+            if record is None:
+                missing.append(tx_id)
+            else:
+                found[tx_id] = record.height, decode(record.receipt, Receipt)
+        return missing
 
     # --- the executor thread ---------------------------------------------------------
     def start(self) -> None:
