@@ -317,6 +317,12 @@ class Supervisor:
         """
         return self._catch_up_locked(write=True)
 
+    def save_checkpoint(self) -> None:
+        """Save what the monitors remember at the height fed, now (after ``catch_up``), so
+        that the next supervisor of this store resumes there."""
+        with self._lock:
+            self._checkpoint_if_due(now=True)
+
     def _catch_up_locked(self, *, write: bool) -> int:
         with self._lock:
             try:
