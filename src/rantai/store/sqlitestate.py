@@ -106,11 +106,17 @@ _TAIL_VALUE_SQL: Final = (
     " ORDER BY heights.h DESC LIMIT 1"
 )
 _FOLDED_VALUE_SQL: Final = "SELECT value FROM derived.state WHERE key = ?"
-# The runs that may hold changes at or below a height: a seek of (run, key) in each.
-_RUNS_BELOW: Final = "SELECT run FROM derived.runs WHERE first_height <= ?2"
+
+
+def _runs_from(height: str) -> str:
+    """The runs that may hold entries at or below ``height`` (an SQL parameter): a read
+    seeks each."""
+    return f"SELECT run FROM derived.runs WHERE first_height <= {height}"
+
+
 _HISTORY_VALUE_SQL: Final = (
     "SELECT value FROM state_log WHERE key = ?1 AND height ="
-    f" (SELECT max(height) FROM derived.history WHERE run IN ({_RUNS_BELOW})"
+    f" (SELECT max(height) FROM derived.history WHERE run IN ({_runs_from('?2')})"
     " AND key = ?1 AND height <= ?2)"
 )
 _FOLDED_STATE_SQL: Final = "SELECT key, value FROM derived.state ORDER BY key"
@@ -123,7 +129,7 @@ _TAIL_STATE_SQL: Final = (
 _HISTORY_STATE_SQL: Final = (
     "SELECT last.key, state_log.value FROM"
     " (SELECT key, max(height) AS height FROM derived.history"
-    f"  WHERE run IN ({_RUNS_BELOW.replace('?2', '?1')}) AND height <= ?1 GROUP BY key)"
+    f"  WHERE run IN ({_runs_from('?1')}) AND height <= ?1 GROUP BY key)"
     " AS last CROSS JOIN state_log ON state_log.height = last.height AND state_log.key = last.key"
     " WHERE state_log.value IS NOT NULL ORDER BY last.key"
 )
@@ -140,7 +146,7 @@ _TAIL_TX_SQL: Final = (
 )
 _FOLDED_TX_SQL: Final = (
     f"SELECT {_TX_COLUMNS} FROM txs WHERE txs.tx_id = ?1 AND txs.height ="
-    f" (SELECT max(height) FROM derived.tx_heights WHERE run IN ({_RUNS_BELOW})"
+    f" (SELECT max(height) FROM derived.tx_heights WHERE run IN ({_runs_from('?2')})"
     " AND tx_id = ?1 AND height <= ?2)"
     " ORDER BY txs.tx_index DESC LIMIT 1"
 )
