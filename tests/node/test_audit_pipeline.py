@@ -1,4 +1,5 @@
-"""The audit's pipeline: block N+1's signatures checked in the pool while block N executes.
+"""The audit's pipeline: the next group of blocks' signatures checked in the pool while this
+group executes.
 
 Blocks here hold more than ``CHUNK_ENVELOPES_MIN`` envelopes, so the pool really is used.
 """
@@ -98,3 +99,34 @@ def test_check_later_answers_as_check_does(chain: tuple[Path, list[int]]) -> Non
     assert later == now
     assert isinstance(later[3], Refused)
     assert [getattr(x, "tx_id", None) for x in later] == [getattr(x, "tx_id", None) for x in now]
+
+
+def test_failures_in_one_read_ahead_group_come_in_height_order(
+    chain: tuple[Path, list[int]], tmp_path: Path
+) -> None:
+    """The whole chain is one group of blocks verified together (READ_AHEAD_TXS covers it):
+    a header tampered with at one height is reported before a bad signature at a later
+    one, though the later block's signatures were checked first."""
+    data, heights = chain
+    db_path = tmp_path / "ledger.db"
+    db_path.write_bytes((data / "ledger.db").read_bytes())
+    with sqlite3.connect(db_path) as db:
+        (header,) = db.execute(
+            "SELECT header FROM blocks WHERE height = ?", (heights[0],)
+        ).fetchone()
+        db.execute(
+            "UPDATE blocks SET header = ? WHERE height = ?",
+            (header[:-1] + bytes([header[-1] ^ 1]), heights[0]),
+        )
+        (envelope,) = db.execute(
+            "SELECT envelope FROM txs WHERE height = ? AND tx_index = 5", (heights[1],)
+        ).fetchone()
+        db.execute(
+            "UPDATE txs SET envelope = ? WHERE height = ? AND tx_index = 5",
+            (envelope[:-2] + bytes([envelope[-2] ^ 1]) + envelope[-1:], heights[1]),
+        )
+    height, problem, _ = _audit(db_path, 2)
+    assert (height, problem) == (
+        heights[0],
+        "stored header hash is not the hash of the stored header",
+    )

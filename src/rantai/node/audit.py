@@ -30,6 +30,7 @@ __all__ = ["AuditFailure", "AuditReport", "audit"]
 
 
 ACCESS_LOG_PAGE_ENTRIES = 10_000
+READ_AHEAD_TXS = 2_000
 
 
 class AuditFailure(Exception):
@@ -77,22 +78,28 @@ def audit(
     try:
         report.head_height = store.head_height()
         count = 0 if report.head_height is None else report.head_height + 1
-        # A pipeline of two: block N+1 is read and its signatures verified in the pool while
-        # block N executes here. Failures are still reported in height order.
-        upcoming = store.get_block(0) if count else None
+        # A pipeline of two: the next group of blocks is read and its signatures verified in
+        # the pool while this group executes here. A group is at least READ_AHEAD_TXS
+        # transactions (genesis alone), so small blocks still keep the pool busy. Failures
+        # are still reported in height order.
+        upcoming = _read_group(store, 0, count)
         ticket = checker.start(ledger, upcoming)
-        for height in range(count):
-            block = upcoming
-            if block is None:
+        height = 0
+        while height < count:
+            group, current = upcoming, ticket
+            if not group:
                 raise AuditFailure(height, f"expected block {height}: missing")
-            current = ticket
-            upcoming = store.get_block(height + 1) if height + 1 < count else None
-            header, certificate = _check_header(ledger, block, height)
-            txs = checker.finish(current, block, height)
+            upcoming = _read_group(store, height + len(group), count)
+            checked = checker.finish(current, group, height)
             ticket = checker.start(ledger, upcoming)
-            _check_replay(ledger, block, header, certificate, txs, report)
-            if progress is not None:
-                progress(height)
+            for block, txs in zip(group, checked, strict=True):
+                header, certificate = _check_header(ledger, block, height)
+                if isinstance(txs, AuditFailure):
+                    raise txs
+                _check_replay(ledger, block, header, certificate, txs, report)
+                if progress is not None:
+                    progress(height)
+                height += 1
         _check_current_state(store, ledger, report)
         problem = store.check_derived()
         if problem is not None:
@@ -104,6 +111,23 @@ def audit(
     finally:
         checker.close()
     return report
+
+
+def _read_group(store: Store, first: int, count: int) -> list[BlockRecord]:
+    """Blocks from ``first`` on, up to ``READ_AHEAD_TXS`` transactions (genesis alone, as
+    the chain id to check against comes from executing it); empty when block ``first`` is
+    missing, and short of a missing block (reported when the replay reaches it)."""
+    group: list[BlockRecord] = []
+    txs = 0
+    for height in range(first, count):
+        block = store.get_block(height)
+        if block is None:
+            break
+        group.append(block)
+        txs += len(block.txs)
+        if height == 0 or txs >= READ_AHEAD_TXS:
+            break
+    return group
 
 
 def _check_header(
@@ -172,15 +196,16 @@ class _EnvelopeChecker:
         self._verifier: Verifier | None = None
 
     def start(
-        self, ledger: Ledger, block: BlockRecord | None
+        self, ledger: Ledger, group: Sequence[BlockRecord]
     ) -> Callable[[], Sequence[SignedTx | Refused]]:
-        """Start the checks of ``block``'s envelopes; ``finish`` takes their answer.
+        """Start the checks of the envelopes of ``group``'s blocks; ``finish`` takes their
+        answer.
 
         Until genesis has executed there is no chain id to check against, so those checks
         wait until the answer is asked for (after the previous block executed)."""
-        if block is None:
+        if not group:
             return list
-        raws = [r.envelope for r in block.txs]
+        raws = [r.envelope for block in group for r in block.txs]
         if self._verifier is None:
             return lambda: self._check_now(ledger, raws)
         return self._verifier.check_later(raws)
@@ -196,23 +221,18 @@ class _EnvelopeChecker:
     def finish(
         self,
         ticket: Callable[[], Sequence[SignedTx | Refused]],
-        block: BlockRecord,
-        height: int,
-    ) -> list[SignedTx]:
-        """The checked transactions of ``block``; the first refused one fails the audit."""
-        checked = ticket()
-        txs: list[SignedTx] = []
-        for index, (record, item) in enumerate(zip(block.txs, checked, strict=True)):
-            if isinstance(item, Refused):
-                raise AuditFailure(
-                    height, f"transaction {index} fails the stateless checks: {item.code}"
-                )
-            if item.tx_id != record.tx_id:
-                raise AuditFailure(
-                    height, f"transaction {index}: stored id is not the envelope's hash"
-                )
-            txs.append(item)
-        return txs
+        group: Sequence[BlockRecord],
+        first: int,
+    ) -> list[list[SignedTx] | AuditFailure]:
+        """Per block of ``group`` (the first at height ``first``), its checked transactions,
+        or the failure of the first that fails: raised by the caller when the replay reaches
+        that block, so failures stay in height order."""
+        checked = iter(ticket())
+        out: list[list[SignedTx] | AuditFailure] = []
+        for height, block in enumerate(group, first):
+            items = [next(checked) for _ in block.txs]
+            out.append(_block_txs(block, items, height))
+        return out
 
     @staticmethod
     def _check_genesis(raw: bytes) -> SignedTx | Refused:
@@ -224,6 +244,22 @@ class _EnvelopeChecker:
     def close(self) -> None:
         if self._verifier is not None:
             self._verifier.close()
+
+
+def _block_txs(
+    block: BlockRecord, items: Sequence[SignedTx | Refused], height: int
+) -> list[SignedTx] | AuditFailure:
+    txs: list[SignedTx] = []
+    for index, (record, item) in enumerate(zip(block.txs, items, strict=True)):
+        if isinstance(item, Refused):
+            return AuditFailure(
+                height, f"transaction {index} fails the stateless checks: {item.code}"
+            )
+        if item.tx_id != record.tx_id:
+            problem = f"transaction {index}: stored id is not the envelope's hash"
+            return AuditFailure(height, problem)
+        txs.append(item)
+    return txs
 
 
 def _compare_headers(replayed: Header, stored: Header, height: int) -> None:
