@@ -218,6 +218,20 @@ def test_the_thread_saves_a_checkpoint_when_it_stops(node: Node) -> None:
     assert saved is not None and saved[0] == node.store.head_height()
 
 
+def test_save_checkpoint_saves_at_the_height_fed_now(node: Node) -> None:
+    """Under the default interval catch_up saves one at its first write, then none for
+    minutes; save_checkpoint saves at the head."""
+    supervisor = Supervisor(node.store, make_monitors())
+    for amount in (600_000, 10, 20):
+        send(node, [transfer("inv-0", "inv-1", amount)])
+    supervisor.catch_up()
+    early = node.store.supervisor_checkpoint()
+    assert early is None or early[0] < (node.store.head_height() or 0)
+    supervisor.save_checkpoint()
+    saved = node.store.supervisor_checkpoint()
+    assert saved is not None and saved[0] == node.store.head_height()
+
+
 def test_a_checkpoint_above_the_supervised_height_is_not_used(node: Node, tmp_path: Path) -> None:
     send(node, [transfer("inv-0", "inv-1", 600_000)])
     assert Supervisor(node.store, make_monitors(), checkpoint_interval_s=0).catch_up() == 1
