@@ -9,8 +9,9 @@ never share a sender and each keeps its senders' nonces in order.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +25,10 @@ from rantai.core.tx import TxBody, build_envelope
 from rantai.crypto.hashing import sha256
 from rantai.crypto.keys import SigningKey
 from rantai.node.datadir import init_chain
-from rantai.node.node import Node, NodeConfig
+from rantai.node.node import CommittedBlock, Node, NodeConfig
 
 __all__ = [
+    "CommitWatch",
     "CASH",
     "CHAIN_ID",
     "INSTRUMENT",
@@ -114,6 +116,34 @@ def _sign_items(items: Sequence[tuple[str, int, TxBody]]) -> list[bytes]:
     return out
 
 
+class CommitWatch:
+    """The receipt codes of ``tx_ids``, taken from the commits as they come
+    (``Node.subscribe``), as the API's waiters take them. Made before the first submit, so
+    no commit is missed; asking the store afterwards for each id would be measured too."""
+
+    def __init__(self, node: Node, tx_ids: Iterable[bytes]) -> None:
+        self._expected = frozenset(tx_ids)
+        self._codes: dict[bytes, str] = {}
+        self._all_in = threading.Event()
+        if not self._expected:
+            self._all_in.set()
+        self._unsubscribe = node.subscribe(self._on_commit)
+
+    def _on_commit(self, block: CommittedBlock) -> None:
+        for receipt in block.outcome.receipts:
+            if receipt.tx_id in self._expected:
+                self._codes[receipt.tx_id] = receipt.code
+        if len(self._codes) >= len(self._expected):
+            self._all_in.set()
+
+    def wait(self, timeout_s: float) -> dict[bytes, str]:
+        """The codes once every id has committed, or those in after ``timeout_s``; stops
+        watching."""
+        self._all_in.wait(timeout_s)
+        self._unsubscribe()
+        return dict(self._codes)
+
+
 class SetupSender:
     """Sends setup transactions through the node (no HTTP) and checks every receipt."""
 
@@ -137,7 +167,8 @@ class SetupSender:
                 raws = [raw for part in pool.map(_sign_items, parts) for raw in part]
         else:
             raws = _sign_items(numbered)
-        ids: list[bytes] = []
+        ids = [sha256(raw) for raw in raws]
+        watch = CommitWatch(self.node, ids)
         room = self.node.config.pending_txs_max - SETUP_BATCH_TXS
         for i in range(0, len(raws), SETUP_BATCH_TXS):
             while self.node.pending_count > room:  # a million accounts outrun the pending log
@@ -145,9 +176,8 @@ class SetupSender:
             for result in self.node.submit(raws[i : i + SETUP_BATCH_TXS]):
                 if result.code != codes.OK or result.tx_id is None:
                     raise RuntimeError(f"setup refused: {result.code} {result.message}")
-                ids.append(result.tx_id)
-        found = self.node.wait(ids, SETUP_WAIT_S)
-        bad = [found[i][1].code for i in ids if i not in found or found[i][1].code != codes.OK]
+        found = watch.wait(SETUP_WAIT_S)
+        bad = [found[i] for i in ids if found.get(i, codes.OK) != codes.OK]
         if len(found) != len(ids) or bad:
             raise RuntimeError(f"setup: {len(ids) - len(found)} missing, rejected {bad[:3]}")
         return ids

@@ -28,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,14 +37,14 @@ from typing import Any, Final
 
 import httpx
 
-from rantai.bench.chain import Phase, build_chain, key_of, sign_phase_parallel
+from rantai.bench.chain import CommitWatch, Phase, build_chain, key_of, sign_phase_parallel
 from rantai.bench.clients import ClientJob, ClientResult, run_client
 from rantai.core import codes
 from rantai.crypto.hashing import sha256
 from rantai.crypto.keys import verify
 from rantai.node.audit import audit
 from rantai.node.datadir import ChainFiles
-from rantai.node.node import CommittedBlock, Node
+from rantai.node.node import Node
 from rantai.store import open_store
 from rantai.supervision.monitors import default_monitors
 from rantai.supervision.supervisor import Supervisor
@@ -141,36 +140,17 @@ def child_pids(pid: int) -> list[int]:
 def measure_core(node: Node, shares: list[list[bytes]]) -> tuple[float, float]:
     """Submit pre-signed transfers to ``node`` (no HTTP); committed-ok per second, and the
     CPU microseconds per transfer of this process and its children (the verifier pool, the
-    writer): a figure that other work on the machine changes far less than the rate.
-
-    Receipts are taken from the commits as they come, as the API's waiters take them (asking
-    the store after the fact for 200,000 ids would be measured too)."""
+    writer): a figure that other work on the machine changes far less than the rate."""
     raws = [raw for share in shares for raw in share]
-    expected = {sha256(raw) for raw in raws}
-    ok = 0
-    seen = 0
-    all_seen = threading.Event()
-
-    def on_commit(block: CommittedBlock) -> None:
-        nonlocal ok, seen
-        for receipt in block.outcome.receipts:
-            if receipt.tx_id in expected:
-                seen += 1
-                ok += receipt.code == codes.OK
-        if seen >= len(expected):
-            all_seen.set()
-
-    unsubscribe = node.subscribe(on_commit)
+    watch = CommitWatch(node, [sha256(raw) for raw in raws])
     cpu_before = process_tree_cpu_s(os.getpid())
     started = time.perf_counter()
-    try:
-        for i in range(0, len(raws), CORE_BATCH_TXS):
-            node.submit(raws[i : i + CORE_BATCH_TXS])
-        all_seen.wait(WAIT_S)
-    finally:
-        unsubscribe()
+    for i in range(0, len(raws), CORE_BATCH_TXS):
+        node.submit(raws[i : i + CORE_BATCH_TXS])
+    found = watch.wait(WAIT_S)
     elapsed = time.perf_counter() - started
     cpu_s = process_tree_cpu_s(os.getpid()) - cpu_before
+    ok = sum(1 for code in found.values() if code == codes.OK)
     if ok != len(raws):
         raise RuntimeError(f"core phase: {ok} of {len(raws)} committed ok")
     return ok / elapsed, cpu_s / ok * 1e6
