@@ -28,11 +28,11 @@ from rantai.node.datadir import init_chain
 from rantai.node.node import CommittedBlock, Node, NodeConfig
 
 __all__ = [
-    "CommitWatch",
     "CASH",
     "CHAIN_ID",
     "INSTRUMENT",
     "ISSUER",
+    "CommitWatch",
     "Phase",
     "SetupSender",
     "build_chain",

@@ -18,9 +18,8 @@ hands each to one user at a time.
 
 State: a block appends its changes to ``state_log`` in height order; the current values, the
 key index of past values and the id index of ``txs`` are folded into a derived file in the
-background
-(``rantai.store.sqlitestate``, docs/decisions/sqlite-fold.md). Read connections attach that
-file; a state read is one read transaction over both.
+background (``rantai.store.sqlitestate``, docs/decisions/sqlite-fold.md). Read connections
+attach that file; a state read or a tx lookup is one read transaction over both.
 """
 
 from __future__ import annotations
