@@ -429,13 +429,15 @@ class Node:
         self, tx_ids: Sequence[bytes], found: dict[bytes, tuple[int, Receipt]], *, in_store: bool
     ) -> list[bytes]:
         """Add the receipts of ``tx_ids`` to ``found``; return the ids still missing."""
+        with self._committed_cv:  # once, not per id: the writer thread takes it every block
+            recents = [(tx_id, self._receipts.get(tx_id)) for tx_id in tx_ids]
         missing = []
-        for tx_id in tx_ids:
-            with self._committed_cv:
-                recent = self._receipts.get(tx_id)
+        for tx_id, recent in recents:
             if recent is not None:
                 found[tx_id] = recent[0], decode(recent[1], Receipt)
                 continue
+            # Not among the recent ones when looked: committed before them, or not yet (a
+            # commit since then is in the store too: it is durable before it is remembered).
             record = self.store.get_tx(tx_id) if in_store else None
             if record is None:
                 missing.append(tx_id)

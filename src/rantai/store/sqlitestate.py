@@ -48,7 +48,6 @@ from typing import Final
 from rantai.store.sqlitetx import write_transaction
 
 __all__ = [
-    "DERIVED_SCHEMA",
     "FOLD_CHANGES",
     "Folder",
     "check_indexes",
