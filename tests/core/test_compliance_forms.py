@@ -53,6 +53,7 @@ from rantai.core.rules import (
 )
 from rantai.core.travel import SealedCopy, TravelData
 from rantai.core.tx import TxBody, check_envelope
+from rantai.crypto.keys import SigningKey
 
 ALL_RULES = (
     Eligibility(("kyc", "x-qualified"), 2, True, True),
@@ -89,7 +90,7 @@ SAMPLES: list[TxBody] = [
     TravelTransfer("alice:main", "bob:main", "BOND1", 5, "", TRAVEL),
     Propose(ChangeRules("BOND1", ALL_RULES, TERMS), BASIS, "note", 1, 0),
     Propose(FreezeAmount("alice:main", "BOND1", 5), BASIS, "", 1, 2),
-    Propose(RecoverKey("alice", (bytes(32),)), BASIS, "", 1, 0),
+    Propose(RecoverKey("alice", (SigningKey(bytes(32)).public_key,)), BASIS, "", 1, 0),
     Propose(
         ChangeGovernance((Threshold("freeze", 1),), (VetoRight("freeze", ("SC",)),)),
         BASIS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from nacl.bindings import crypto_core_ed25519_add
 from tests.support import CHAIN_ID, Chain, genesis_body, key_of
 
 from rantai.core import codes, limits
@@ -42,6 +43,7 @@ def chain() -> Chain:
 
 
 A, B = account_id("inv-0"), account_id("inv-1")
+IDENTITY_POINT = bytes([1]) + bytes(31)
 
 
 def _stateless(chain: Chain, raw: bytes) -> str:
@@ -136,10 +138,16 @@ def test_too_many_movements(chain: Chain) -> None:
         Transfer(A, B, "BOND1", 1, "bell\x07"),
         CreateInstrument("X", "spaceship", "X", 2, 10),
         CreateInstrument("X", "bond", "X", 19, 10),
-        RegisterParty("with/slash", "person", "n", (bytes(32),), ()),
-        RegisterParty("ok", "agency", "n", (bytes(32),), ()),
+        RegisterParty("with/slash", "person", "n", (key_of("new").public_key,), ()),
+        RegisterParty("ok", "agency", "n", (key_of("new").public_key,), ()),
         GrantRole("inv-0", "king"),
         AddKey(b"short"),
+        # Keys that could sign for anyone under ZIP 215: the identity, a point of order 4,
+        # and a real key plus that point (a small-order part).
+        RegisterParty("ok", "person", "n", (IDENTITY_POINT,), ()),
+        RegisterParty("ok", "person", "n", (bytes(32),), ()),
+        AddKey(IDENTITY_POINT),
+        AddKey(crypto_core_ed25519_add(key_of("new").public_key, bytes(32))),
     ],
 )
 def test_bad_field(chain: Chain, body: TxBody) -> None:
@@ -299,6 +307,13 @@ def test_batch_transfer_is_all_or_nothing(chain: Chain) -> None:
     ok = (Movement(A, B, "BOND1", 400, ""), Movement(A, B, "BOND1", 600, ""))
     assert chain.run("inv-0", BatchTransfer(ok)).code == codes.OK
     assert chain.balance(B, "BOND1") == 2_000
+
+
+def test_genesis_refuses_an_executor_key_of_small_order() -> None:
+    body = msgspec.structs.replace(genesis_body(), executors=(IDENTITY_POINT,))
+    with pytest.raises(Malformed) as info:
+        body.check_form()
+    assert info.value.code == codes.BAD_FIELD and "executors" in info.value.message
 
 
 def test_genesis_needs_operator_key_and_nonce_zero() -> None:

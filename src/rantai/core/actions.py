@@ -73,6 +73,7 @@ from rantai.core.ids import (
     check_amount,
     check_instrument_code,
     check_party_id,
+    check_public_keys,
     check_tx_id,
 )
 from rantai.core.records import (
@@ -325,8 +326,7 @@ class RecoverKey(Action, frozen=True, tag="recover_key"):
         check_party_id(self.party)
         if not 1 <= len(self.keys) <= limits.PARTY_KEYS_MAX:
             raise Malformed(codes.TOO_MANY_ITEMS, f"1 to {limits.PARTY_KEYS_MAX} keys")
-        if any(len(k) != 32 for k in self.keys) or len(set(self.keys)) != len(self.keys):
-            raise Malformed(codes.BAD_FIELD, "keys: distinct 32-byte Ed25519 public keys")
+        check_public_keys(self.keys, "keys")
 
     def validate(self, view: StateView, timestamp_ms: int) -> None:
         require_party(view, self.party)

@@ -16,6 +16,7 @@ from typing import Final
 
 from rantai.core import codes, limits
 from rantai.core.errors import Malformed
+from rantai.crypto.keys import is_public_key
 
 __all__ = [
     "ACCOUNT_ID_PATTERN",
@@ -96,6 +97,16 @@ def check_text(value: str, field: str, chars_max: int, *, empty_ok: bool = False
         raise Malformed(codes.BAD_FIELD, f"{field}: 1 to {chars_max} characters")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise Malformed(codes.BAD_FIELD, f"{field}: control characters are not allowed")
+
+
+def check_public_keys(keys: tuple[bytes, ...], field: str) -> None:
+    """Raise Malformed(bad_field) unless ``keys`` are distinct Ed25519 public keys that may
+    be registered (``rantai.crypto.keys.is_public_key``: no key that could sign for anyone)."""
+    if len(set(keys)) != len(keys) or not all(is_public_key(k) for k in keys):
+        raise Malformed(
+            codes.BAD_FIELD,
+            f"{field}: distinct Ed25519 public keys (32-byte points of the prime-order group)",
+        )
 
 
 def check_tx_id(value: str, field: str) -> None:

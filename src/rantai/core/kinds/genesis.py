@@ -12,7 +12,7 @@ import msgspec
 
 from rantai.core import codes, limits
 from rantai.core.errors import Malformed, Rejection
-from rantai.core.ids import account_id, check_party_id, check_text
+from rantai.core.ids import account_id, check_party_id, check_public_keys, check_text
 from rantai.core.records import (
     ACTION_CLASSES,
     CHAIN_KEY,
@@ -53,8 +53,7 @@ class GenesisParty(msgspec.Struct, frozen=True, array_like=True):
             raise Malformed(codes.TOO_MANY_ITEMS, f"a party has 1 to {limits.PARTY_KEYS_MAX} keys")
         if len(self.roles) > limits.PARTY_ROLES_MAX:
             raise Malformed(codes.TOO_MANY_ITEMS, "too many roles")
-        if any(len(k) != 32 for k in self.keys) or len(set(self.keys)) != len(self.keys):
-            raise Malformed(codes.BAD_FIELD, "keys: distinct 32-byte Ed25519 public keys")
+        check_public_keys(self.keys, "keys")
         if any(r not in ROLES for r in self.roles) or len(set(self.roles)) != len(self.roles):
             raise Malformed(codes.BAD_FIELD, "roles: distinct known roles")
 
@@ -94,8 +93,7 @@ class Genesis(TxBody, frozen=True, tag="genesis"):
             raise Malformed(codes.BAD_FIELD, "a key may belong to one party only")
         if not 1 <= len(self.executors) <= limits.AGENCIES_MAX + 1:
             raise Malformed(codes.TOO_MANY_ITEMS, "1 to one more than the agencies' executors")
-        if any(len(k) != 32 for k in self.executors):
-            raise Malformed(codes.BAD_FIELD, "executors: 32-byte Ed25519 public keys")
+        check_public_keys(self.executors, "executors")
         for agency in self.agencies:
             if any(s not in INSTRUMENT_KINDS for s in agency.scope):
                 raise Malformed(codes.BAD_FIELD, "agency scope: instrument kinds")

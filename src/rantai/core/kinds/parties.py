@@ -13,7 +13,7 @@ from msgspec.structs import replace
 from rantai.core import codes, limits
 from rantai.core.access import has_role, require_party
 from rantai.core.errors import Malformed, Rejection
-from rantai.core.ids import account_id, check_account_name, check_party_id
+from rantai.core.ids import account_id, check_account_name, check_party_id, check_public_keys
 from rantai.core.kinds.genesis import GenesisParty, create_party
 from rantai.core.records import (
     ACCOUNT_KINDS,
@@ -88,8 +88,7 @@ class AddKey(TxBody, frozen=True, tag="add_key"):
     public_key: bytes
 
     def check_form(self) -> None:
-        if len(self.public_key) != 32:
-            raise Malformed(codes.BAD_FIELD, "public_key: 32 bytes")
+        check_public_keys((self.public_key,), "public_key")
 
     def apply(self, ctx: TxContext) -> None:
         party = require_party(ctx.view, ctx.sender)
