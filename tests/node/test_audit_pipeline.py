@@ -1,5 +1,5 @@
-"""The audit's pipeline: the next group of blocks' signatures checked in the pool while this
-group executes.
+"""The audit's pipeline: blocks read ahead in a thread, and the next group of blocks'
+signatures checked in the pool while this group executes.
 
 Blocks here hold more than ``CHUNK_ENVELOPES_MIN`` envelopes, so the pool really is used.
 """
@@ -7,7 +7,9 @@ Blocks here hold more than ``CHUNK_ENVELOPES_MIN`` envelopes, so the pool really
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from tests.node.harness import market, new_node, send
@@ -17,6 +19,7 @@ from rantai.core.kinds.transfers import Transfer
 from rantai.node.audit import audit
 from rantai.node.verifier import CHUNK_ENVELOPES_MIN, Refused, Verifier
 from rantai.store import open_store
+from rantai.store.base import BlockRecord, Store, StoreError
 
 TXS_PER_BLOCK = CHUNK_ENVELOPES_MIN * 2
 
@@ -130,3 +133,35 @@ def test_failures_in_one_read_ahead_group_come_in_height_order(
         heights[0],
         "stored header hash is not the hash of the stored header",
     )
+
+
+class _FailingReads:
+    """A store whose block reads fail from ``height`` on, as a broken disk would."""
+
+    def __init__(self, store: Store, height: int) -> None:
+        self._store = store
+        self._height = height
+
+    def get_block(self, height: int) -> BlockRecord | None:
+        if height >= self._height:
+            raise StoreError(f"cannot read block {height}")
+        return self._store.get_block(height)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_a_read_error_ahead_of_the_replay_reaches_the_caller(
+    chain: tuple[Path, list[int]],
+) -> None:
+    """Blocks are read in a thread ahead of the replay; its error is raised in the
+    caller's thread once the replay gets there, and the reading thread is stopped."""
+    data, heights = chain
+    store = open_store(str(data / "ledger.db"))
+    try:
+        failing = cast(Store, _FailingReads(store, heights[1]))
+        with pytest.raises(StoreError, match=f"cannot read block {heights[1]}"):
+            audit(failing, verify_workers=2)
+    finally:
+        store.close()
+    assert not [t for t in threading.enumerate() if t.name == "rantai-audit-reader"]

@@ -13,6 +13,9 @@ entry's ``seq``, at the head height) and what is wrong.
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +34,11 @@ __all__ = ["AuditFailure", "AuditReport", "audit"]
 
 ACCESS_LOG_PAGE_ENTRIES = 10_000
 READ_AHEAD_TXS = 2_000
+READ_AHEAD_GROUPS = 2
+VERIFY_AHEAD_GROUPS = 2
+
+# What _EnvelopeChecker.start returns: the call that waits for a group's checks.
+_Ticket = Callable[[], Sequence[SignedTx | Refused]]
 
 
 class AuditFailure(Exception):
@@ -75,23 +83,29 @@ def audit(
     report = AuditReport()
     ledger = Ledger()
     checker = _EnvelopeChecker(verify_workers)
+    reader: _GroupReader | None = None
     try:
         report.head_height = store.head_height()
         count = 0 if report.head_height is None else report.head_height + 1
-        # A pipeline of two: the next group of blocks is read and its signatures verified in
-        # the pool while this group executes here. A group is at least READ_AHEAD_TXS
-        # transactions (genesis alone), so small blocks still keep the pool busy. Failures
-        # are still reported in height order.
-        upcoming = _read_group(store, 0, count)
-        ticket = checker.start(ledger, upcoming)
+        # A pipeline: groups are read ahead in a thread, and the signatures of the next
+        # VERIFY_AHEAD_GROUPS groups are verified in the pool while this group executes
+        # here (with one group ahead, the pool idled once it was done with it, until this
+        # group's execution ended). A group is at least READ_AHEAD_TXS transactions
+        # (genesis alone), so small blocks still keep the pool busy. Failures are still
+        # reported in height order.
+        reader = _GroupReader(store, count)
+        verifying: deque[tuple[list[BlockRecord], _Ticket]] = deque()
+        for _ in range(VERIFY_AHEAD_GROUPS):
+            upcoming = reader.next()
+            verifying.append((upcoming, checker.start(ledger, upcoming)))
         height = 0
         while height < count:
-            group, current = upcoming, ticket
+            group, ticket = verifying.popleft()
             if not group:
                 raise AuditFailure(height, f"expected block {height}: missing")
-            upcoming = _read_group(store, height + len(group), count)
-            checked = checker.finish(current, group, height)
-            ticket = checker.start(ledger, upcoming)
+            checked = checker.finish(ticket, group, height)
+            upcoming = reader.next()
+            verifying.append((upcoming, checker.start(ledger, upcoming)))
             for block, txs in zip(group, checked, strict=True):
                 header, certificate = _check_header(ledger, block, height)
                 if isinstance(txs, AuditFailure):
@@ -109,8 +123,61 @@ def audit(
     except AuditFailure as failure:
         report.failure = failure
     finally:
+        if reader is not None:
+            reader.close()
         checker.close()
     return report
+
+
+class _GroupReader:
+    """Reads the groups of blocks (``_read_group``) in a thread, up to ``READ_AHEAD_GROUPS``
+    ahead of the replay: SQLite reads pages without the GIL, so the replaying thread no
+    longer waits for them. Hands out empty groups after the last one, or from a missing
+    block on; a read's exception is raised by ``next``, in order."""
+
+    def __init__(self, store: Store, count: int) -> None:
+        self._groups: queue.Queue[list[BlockRecord] | BaseException] = queue.Queue(
+            READ_AHEAD_GROUPS
+        )
+        self._stopping = threading.Event()
+        self._ended = False
+        self._thread = threading.Thread(
+            target=self._run, args=(store, count), name="rantai-audit-reader", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, store: Store, count: int) -> None:
+        first = 0
+        try:
+            while not self._stopping.is_set():
+                group = _read_group(store, first, count)
+                self._put(group)
+                if not group:
+                    return
+                first += len(group)
+        except BaseException as exc:  # handed to the replaying thread, which raises it
+            self._put(exc)
+
+    def _put(self, item: list[BlockRecord] | BaseException) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._groups.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def next(self) -> list[BlockRecord]:
+        if self._ended:
+            return []
+        item = self._groups.get()
+        if isinstance(item, BaseException):
+            raise item
+        self._ended = not item
+        return item
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join()
 
 
 def _read_group(store: Store, first: int, count: int) -> list[BlockRecord]:
@@ -195,9 +262,7 @@ class _EnvelopeChecker:
         self.workers = workers
         self._verifier: Verifier | None = None
 
-    def start(
-        self, ledger: Ledger, group: Sequence[BlockRecord]
-    ) -> Callable[[], Sequence[SignedTx | Refused]]:
+    def start(self, ledger: Ledger, group: Sequence[BlockRecord]) -> _Ticket:
         """Start the checks of the envelopes of ``group``'s blocks; ``finish`` takes their
         answer.
 
@@ -220,7 +285,7 @@ class _EnvelopeChecker:
 
     def finish(
         self,
-        ticket: Callable[[], Sequence[SignedTx | Refused]],
+        ticket: _Ticket,
         group: Sequence[BlockRecord],
         first: int,
     ) -> list[list[SignedTx] | AuditFailure]:
