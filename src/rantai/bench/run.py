@@ -3,7 +3,7 @@
 1. setup: a new chain in a temporary directory (embedded SQLite store, WAL,
    ``synchronous=FULL``), a KYC provider trusted by governance, an instrument with rules
    (eligibility by ``kyc`` claim, max balance, max holders), N holders with claims and units;
-2. ``verify_per_s``: Ed25519 verifications per second on one core (PyNaCl);
+2. ``verify_per_s``: Ed25519 verifications per second on one core (``rantai.crypto.keys.verify``);
 3. ``core_tx_per_s``: transfers pre-signed in worker processes, submitted to the node in
    this process (``Node.submit``: the verifier pool, then the executor), no HTTP;
 4. the AML monitors catch up with the chain and checkpoint (``supervise_s``), as a node

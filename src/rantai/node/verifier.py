@@ -1,6 +1,6 @@
 """Stateless admission of envelopes, with signature checks spread over worker processes.
 
-Ed25519 verification dominates admission cost (~70 µs each), so batches of envelopes are
+Ed25519 verification dominates admission cost (~40 µs each), so batches of envelopes are
 checked in a process pool; each worker returns only ``None`` or ``(code, message)`` per
 envelope to keep the traffic between processes small, and the caller decodes a passed
 envelope again (a few microseconds, no check repeated) to get the typed transaction.
