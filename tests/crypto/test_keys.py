@@ -68,6 +68,23 @@ def test_property_agrees_with_libsodium_on_real_keys(
     )
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    public_key=st.binary(min_size=32, max_size=32),
+    message=st.binary(max_size=64),
+    signature=st.binary(min_size=64, max_size=64),
+)
+def test_property_arbitrary_bytes_give_an_answer_not_an_error(
+    public_key: bytes, message: bytes, signature: bytes
+) -> None:
+    # Keys that do not decode, scalars out of range, R off the curve: False, never a raise
+    # (a raise would take a verifier worker's whole chunk down); and never stricter than
+    # libsodium.
+    answer = verify(public_key, message, signature)
+    assert isinstance(answer, bool)
+    assert answer or not _libsodium_accepts(public_key, message, signature)
+
+
 def test_a_key_of_small_order_would_verify_anything_so_it_cannot_be_registered() -> None:
     # Why registration checks keys: under ZIP 215 the identity point "signs" every message
     # with R the identity and S zero. libsodium refuses such keys outright.

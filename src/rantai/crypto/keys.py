@@ -71,10 +71,10 @@ def is_public_key(public_key: bytes) -> bool:
     """Whether ``public_key`` may be registered: the canonical encoding of a point of the
     prime-order group, which every real key is (libsodium's check; ~40 us).
 
-    Under ZIP 215 a key of small order verifies signatures nobody made (R and S of zero sign
-    anything for the identity point), and a key with a small-order part accepts signatures
-    that libsodium refuses; a ledger that registers neither keeps the two rules apart only
-    for signatures that a key's own holder crafts (see the decision record).
+    Under ZIP 215 a key of small order verifies signatures nobody made (for the identity
+    point, R the identity and S zero sign anything), and a key with a small-order part
+    accepts signatures that libsodium refuses; a ledger that registers neither keeps the two
+    rules apart only for signatures that a key's own holder crafts (see the decision record).
     """
     return len(public_key) == PUBLIC_KEY_SIZE and bool(
         crypto_core_ed25519_is_valid_point(public_key)
