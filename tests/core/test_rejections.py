@@ -142,16 +142,29 @@ def test_too_many_movements(chain: Chain) -> None:
         RegisterParty("ok", "agency", "n", (key_of("new").public_key,), ()),
         GrantRole("inv-0", "king"),
         AddKey(b"short"),
-        # Keys that could sign for anyone under ZIP 215: the identity, a point of order 4,
-        # and a real key plus that point (a small-order part).
-        RegisterParty("ok", "person", "n", (IDENTITY_POINT,), ()),
-        RegisterParty("ok", "person", "n", (bytes(32),), ()),
-        AddKey(IDENTITY_POINT),
-        AddKey(crypto_core_ed25519_add(key_of("new").public_key, bytes(32))),
     ],
 )
 def test_bad_field(chain: Chain, body: TxBody) -> None:
     assert _stateless(chain, chain.envelope("inv-0", body)) == codes.BAD_FIELD
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Keys that could sign for anyone under ZIP 215: the identity, a point of order 4,
+        # and a real key plus that point (a small-order part).
+        RegisterParty("ok", "person", "n", (IDENTITY_POINT,), ()),
+        RegisterParty("ok", "person", "n", (bytes(32),), ()),
+        RegisterParty("ok", "person", "n", (key_of("new").public_key, bytes(32)), ()),
+        AddKey(IDENTITY_POINT),
+        AddKey(crypto_core_ed25519_add(key_of("new").public_key, bytes(32))),
+    ],
+)
+def test_keys_outside_the_prime_order_group_are_refused(chain: Chain, body: TxBody) -> None:
+    with pytest.raises(Malformed) as info:
+        check_envelope(chain.envelope("inv-0", body), CHAIN_ID)
+    assert info.value.code == codes.BAD_FIELD
+    assert "prime-order group" in info.value.message
 
 
 def test_bad_sender_id_form(chain: Chain) -> None:
