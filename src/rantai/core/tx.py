@@ -35,6 +35,7 @@ __all__ = [
     "body_types",
     "build_envelope",
     "check_envelope",
+    "check_envelope_parts",
     "decode_checked",
     "decode_envelope",
     "signing_bytes",
@@ -219,6 +220,14 @@ def check_envelope(raw: bytes, chain_id: str, *, verify_signature: bool = True) 
     Checks, in order: too_large, malformed, unknown_kind, non_canonical, wrong_chain,
     bad_signature, then the body's own ``check_form`` (bad_amount, too_many_items, bad_field).
     """
+    return _signed_tx(raw, *check_envelope_parts(raw, chain_id, verify_signature=verify_signature))
+
+
+def check_envelope_parts(
+    raw: bytes, chain_id: str, *, verify_signature: bool = True
+) -> tuple[Envelope, TxBody]:
+    """``check_envelope``'s checks; the envelope and its body, without the transaction's id
+    and record, which a verifier process (it returns only its verdict) would throw away."""
     envelope, body = decode_envelope(raw)
     if envelope.chain_id != chain_id:
         raise Malformed(codes.WRONG_CHAIN, f"chain {envelope.chain_id[:80]!r} is not {chain_id!r}")
@@ -238,4 +247,4 @@ def check_envelope(raw: bytes, chain_id: str, *, verify_signature: bool = True) 
             raise Malformed(codes.BAD_SIGNATURE, "signature does not verify")
     check_party_id(envelope.sender, "sender")
     body.check_form()
-    return _signed_tx(raw, envelope, body)
+    return envelope, body

@@ -171,6 +171,7 @@ class _GroupReader:
             return []
         item = self._groups.get()
         if isinstance(item, BaseException):
+            self._ended = True  # the reading thread has stopped: nothing more will come
             raise item
         self._ended = not item
         return item

@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from rantai.core.errors import Malformed
-from rantai.core.tx import SignedTx, check_envelope, decode_checked
+from rantai.core.tx import SignedTx, check_envelope, check_envelope_parts, decode_checked
 from rantai.node.orphans import exit_with_parent
 
 __all__ = ["Admitted", "Refused", "Verifier"]
@@ -37,7 +37,7 @@ def _check_chunk(chain_id: str, raws: Sequence[bytes]) -> list[tuple[str, str] |
     results: list[tuple[str, str] | None] = []
     for raw in raws:
         try:
-            check_envelope(raw, chain_id)
+            check_envelope_parts(raw, chain_id)
         except Malformed as exc:
             results.append((exc.code, exc.message))
         else:
