@@ -1,7 +1,7 @@
 """Types of the native value table (``_values.c``): str keys -> encoded bytes values."""
 
-from collections.abc import Iterable, Iterator
-from typing import Self
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Self
 
 class NativeValueTable:
     """Map of str keys -> bytes values, stored compactly in C.
@@ -23,3 +23,25 @@ class NativeValueTable:
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Self:
         """A new table of ``data``'s entries; ValueError if it is malformed."""
+
+class DecodedReader:
+    """Decoded, cached reads of ``table``'s records (see ``_values.c``)."""
+
+    def __init__(
+        self,
+        table: NativeValueTable,
+        cache: dict[str, Any],
+        find_decoder: Callable[[str], Callable[[bytes], Any]],
+        cache_max: int,
+    ) -> None: ...
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+class OverlayReads:
+    """The base of ``StateView``: ``get`` through the layers, then ``_base_get``."""
+
+    _tx: dict[str, Any]
+    _block: dict[str, Any]
+    _pending: Mapping[str, Any]
+    _base_get: Callable[[str], Any]
+    _deleted: object
+    def get(self, key: str) -> Any: ...

@@ -11,6 +11,7 @@ exactly one byte string, and a hash or signature over it is unambiguous.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -18,7 +19,7 @@ import msgspec
 from rantai.core import codes
 from rantai.core.errors import Malformed
 
-__all__ = ["decode", "decode_known", "encode"]
+__all__ = ["decode", "decode_known", "encode", "known_decoder"]
 
 T = TypeVar("T")
 
@@ -54,6 +55,12 @@ def decode_known(data: bytes, kind: type[T]) -> T:
     say): the canonical check, which would pass again, is skipped. Raises msgspec's errors."""
     value: T = _decoder(kind).decode(data)
     return value
+
+
+def known_decoder(kind: type[T]) -> Callable[[bytes], T]:
+    """``decode_known`` for one ``kind``, as one callable."""
+    decode_one: Callable[[bytes], T] = _decoder(kind).decode
+    return decode_one
 
 
 def _decoder(kind: Any) -> msgspec.msgpack.Decoder[Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
+from rantai.core._values import OverlayReads
 from rantai.core.errors import invariant
 from rantai.core.registers import BALANCE_PREFIX, StateIndex, balance_parts, prefix_end
 
@@ -56,7 +57,7 @@ def namespace_type(key: str) -> Any:
     return value_type
 
 
-class StateView:
+class StateView(OverlayReads):
     """Reads through the tx overlay, the block overlay, the pending changes, then ``base``.
 
     ``pending`` holds the changes of earlier blocks that executed but are not yet in
@@ -64,9 +65,13 @@ class StateView:
     ``index`` orders ``base`` for the few reads that enumerate (``rantai.core.registers``);
     without one those reads scan ``base``, which is right but slow, and fine for dry runs
     and tests. ``height`` is the block being executed, when there is one.
+
+    ``get``, the read every rule and kind makes, is ``OverlayReads.get``, in C
+    (``rantai.core._values``); it calls ``base.direct_get`` where ``base`` has one (a
+    ``StateValues``), so a read of committed state runs no Python at all.
     """
 
-    __slots__ = ("_base", "_block", "_index", "_pending", "_tx", "height")
+    __slots__ = ("_base", "_index", "height")
 
     def __init__(
         self,
@@ -76,22 +81,13 @@ class StateView:
         pending: Mapping[str, Any] | None = None,
     ) -> None:
         self._base = base
-        self._pending: Mapping[str, Any] = {} if pending is None else pending
-        self._block: dict[str, Any] = {}
-        self._tx: dict[str, Any] = {}
+        self._base_get = getattr(base, "direct_get", None) or base.get
+        self._deleted = DELETED
+        self._pending = {} if pending is None else pending
+        self._block = {}
+        self._tx = {}
         self._index = index
         self.height = height
-
-    def get(self, key: str) -> Any:
-        """The value of ``key``, or ``None`` when absent."""
-        value = self._tx.get(key, self)
-        if value is self:
-            value = self._block.get(key, self)
-            if value is self:
-                value = self._pending.get(key, self)
-                if value is self:
-                    return self._base.get(key)
-        return None if value is DELETED else value
 
     def put(self, key: str, value: Any) -> None:
         """Write ``value`` at ``key`` in the current transaction."""

@@ -7,22 +7,27 @@ small one) unless the cache of decoded records holds it: the chain's configurati
 instruments and the busy accounts are read by every block and stay there.
 docs/decisions/state-values.md says why, and what it costs.
 
-Threads: in a node, the ledger's owner applies blocks while API threads read. A read that
-misses the cache reads, decodes and caches under the lock ``apply`` holds, so a record decoded
-from bytes that ``apply`` has since replaced never enters the cache; a hit takes no lock. The
-node passes a ``threading.Lock`` (the core does no threading of its own); a ledger used by one
-thread, as in the audit and the tests, needs none.
+A read that misses the cache decodes without the canonical check (``decode_known``): every
+value here is either the ledger's own encoding or stored bytes whose digests ``Ledger.load``
+checked against a signed state root, so the check could only pass.
+
+Threads: in a node, the ledger's owner applies blocks while API threads read. Reads run in C
+(``_values.DecodedReader``) and hold the GIL throughout, so a read sees the table before or
+after an update, never during one; a record decoded from bytes an update has since replaced
+never enters the cache (the reader checks the table's generation). ``load`` and ``apply`` take
+the lock the node passes (a ``threading.Lock``; the core does no threading of its own); a
+ledger used by one thread, as in the audit and the tests, needs none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from itertools import islice
 from typing import Any, Final
 
-from rantai.core._values import NativeValueTable
-from rantai.core.encoding import decode
+from rantai.core._values import DecodedReader, NativeValueTable
+from rantai.core.encoding import known_decoder
 from rantai.core.state import DELETED, namespace_type
 
 __all__ = ["DECODED_CACHE_MAX", "StateValues"]
@@ -34,6 +39,10 @@ LOAD_CHUNK: Final = 10_000
 _ABSENT: Final = object()
 
 
+def _decoder_of_key(key: str) -> Callable[[bytes], Any]:
+    return known_decoder(namespace_type(key))
+
+
 class StateValues(Mapping[str, Any]):
     """``key -> decoded record`` over encoded values; a read-only ``Mapping`` to its readers.
 
@@ -41,7 +50,7 @@ class StateValues(Mapping[str, Any]):
     table's: deterministic, but not sorted; sort where order matters.
     """
 
-    __slots__ = ("_cache_max", "_decoded", "_lock", "_table")
+    __slots__ = ("_cache_max", "_decoded", "_lock", "_table", "direct_get")
 
     def __init__(
         self,
@@ -52,26 +61,13 @@ class StateValues(Mapping[str, Any]):
         self._decoded: dict[str, Any] = {}
         self._cache_max = cache_max
         self._lock: AbstractContextManager[Any] = nullcontext() if lock is None else lock
+        reader = DecodedReader(self._table, self._decoded, _decoder_of_key, cache_max)
+        self.direct_get: Callable[..., Any] = reader.get
+        """``get`` itself, without a Python frame: what ``StateView`` calls."""
 
     def get(self, key: str, default: Any = None) -> Any:
         """The decoded record at ``key``, or ``default`` when absent."""
-        value = self._decoded.get(key, _ABSENT)
-        if value is not _ABSENT:
-            return value
-        if key not in self._table:
-            return default  # nothing to cache, so no lock: a transfer reads several absences
-        with self._lock:
-            raw = self._table.get(key)
-            if raw is None:
-                return default
-            value = decode(raw, namespace_type(key))
-            decoded = self._decoded
-            if len(decoded) >= self._cache_max:
-                # The oldest half goes (insertion order): what is still hot comes back.
-                for old in list(islice(decoded, len(decoded) // 2)):
-                    del decoded[old]
-            decoded[key] = value
-            return value
+        return self.direct_get(key, default)
 
     def __getitem__(self, key: str) -> Any:
         value = self.get(key, _ABSENT)
