@@ -6,6 +6,8 @@ Blocks here hold more than ``CHUNK_ENVELOPES_MIN`` envelopes, so the pool really
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -16,7 +18,7 @@ from tests.node.harness import market, new_node, send
 
 from rantai.core.ids import account_id
 from rantai.core.kinds.transfers import Transfer
-from rantai.node.audit import audit
+from rantai.node.audit import VERIFIER_NICE, audit
 from rantai.node.verifier import CHUNK_ENVELOPES_MIN, Refused, Verifier
 from rantai.store import open_store
 from rantai.store.base import BlockRecord, Store, StoreError
@@ -102,6 +104,32 @@ def test_check_later_answers_as_check_does(chain: tuple[Path, list[int]]) -> Non
     assert later == now
     assert isinstance(later[3], Refused)
     assert [getattr(x, "tx_id", None) for x in later] == [getattr(x, "tx_id", None) for x in now]
+
+
+def test_a_niced_pool_runs_at_lower_priority_and_answers_the_same(
+    chain: tuple[Path, list[int]],
+) -> None:
+    data, heights = chain
+    store = open_store(str(data / "ledger.db"))
+    try:
+        block = store.get_block(heights[0])
+    finally:
+        store.close()
+    assert block is not None
+    raws = [t.envelope for t in block.txs]
+    before = {p.pid for p in multiprocessing.active_children()}
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    plain, niced = Verifier("rantai-test", 1), Verifier("rantai-test", 1, nice=VERIFIER_NICE)
+    try:
+        answers = niced.check(raws)  # a block's worth: the pool, not the calling thread
+        assert answers == plain.check(raws)
+        assert [getattr(x, "tx_id", None) for x in answers] == [t.tx_id for t in block.txs]
+        workers = [p.pid for p in multiprocessing.active_children() if p.pid not in before]
+        priorities = sorted(os.getpriority(os.PRIO_PROCESS, pid) for pid in workers)
+    finally:
+        plain.close()
+        niced.close()
+    assert priorities == [ours, min(ours + VERIFIER_NICE, 19)]
 
 
 def test_failures_in_one_read_ahead_group_come_in_height_order(

@@ -43,6 +43,7 @@ from rantai.core import codes
 from rantai.crypto.hashing import sha256
 from rantai.crypto.keys import verify
 from rantai.node.audit import audit
+from rantai.node.collector import quiet_collector
 from rantai.node.datadir import ChainFiles
 from rantai.node.node import Node
 from rantai.store import open_store
@@ -296,11 +297,13 @@ def catch_up_supervision(data: Path) -> float:
 
 def measure_replay(data: Path, workers: int) -> tuple[float, int]:
     store = open_store(ChainFiles(data).store_target())
+    restore_collector = quiet_collector()  # as `rantai verify` runs it
     try:
         started = time.perf_counter()
         report = audit(store, verify_workers=workers)
         elapsed = time.perf_counter() - started
     finally:
+        restore_collector()
         store.close()
     if not report.ok:
         raise RuntimeError(f"replay failed: {report.failure}")

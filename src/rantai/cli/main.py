@@ -36,6 +36,7 @@ from rantai.core.state import namespace_type
 from rantai.core.tx import body_types, build_envelope, decode_envelope
 from rantai.crypto.keys import SigningKey
 from rantai.node.audit import audit
+from rantai.node.collector import quiet_collector
 from rantai.node.datadir import ChainFiles, init_chain, load_key, open_node, save_key
 from rantai.node.node import Node
 from rantai.node.reads import Reader
@@ -193,9 +194,11 @@ def verify(
     else:
         raise _fail("give --data DIR or --db URL", EXIT_USAGE)
     store = open_store(target)
+    restore_collector = quiet_collector()
     try:
         report = audit(store, verify_workers=workers)
     finally:
+        restore_collector()
         store.close()
     if as_json:
         _print_json(

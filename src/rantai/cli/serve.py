@@ -23,7 +23,6 @@ status 0 after a clean shutdown.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import signal
@@ -40,6 +39,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from rantai.cli.demo import run_embedded_demo
 from rantai.logs import RequestLogMiddleware, configure_logging, saved_logging
+from rantai.node.collector import quiet_collector
 from rantai.node.datadir import ChainFiles, init_chain, open_node
 from rantai.node.node import Node, NodeConfig
 
@@ -58,7 +58,6 @@ __all__ = ["serving_in_background", "up"]
 
 GRACEFUL_S: Final = 5
 STARTUP_S: Final = 30
-GC_YOUNG_THRESHOLD: Final = 20_000  # container allocations between young collections
 
 console = Console(stderr=True)
 
@@ -118,7 +117,7 @@ def up(
             raise typer.Exit(2) from None
     config = NodeConfig(verify_workers=os.cpu_count() or 1, write_process=True)
     node = _prepare(data, db, demo, chain_id, config)
-    command.call_on_close(_tune_gc())
+    command.call_on_close(quiet_collector())
     try:
         node.start()
         _serve(node, host, port, sanctions, _demo_logins(data) if demo else None)
@@ -127,31 +126,6 @@ def up(
         node.store.close()
     console.print("[green]stopped[/green] cleanly")
     log.info("stopped cleanly")
-
-
-def _tune_gc() -> Callable[[], None]:
-    """Keep the cyclic garbage collector off the hot path of a long-running node.
-
-    The node holds its state decoded in memory, and every collection of the oldest
-    generation walks all of it: measured in ``rantai bench``'s e2e phase (500 accounts),
-    full collections paused every thread for 100 to 300 ms each, and the collector's work
-    came to seconds per minute. The state loaded at start is moved out of the collector's
-    sight (``gc.freeze``), and the youngest generation is collected every 20,000 container
-    allocations instead of 700: nearly all of a request's and a block's objects are freed
-    by reference counting before that, so the collector runs far less often for the same
-    garbage (measured: collector time down from ~3 s to ~0.7 s over the bench's e2e phase).
-    Returns the function that puts the collector back (the command may run in a test runner).
-    """
-    thresholds = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
-
-    def restore() -> None:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-    return restore
 
 
 def _restore_logging(restore: Callable[[], None]) -> Callable[[], None]:

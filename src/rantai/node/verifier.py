@@ -8,6 +8,7 @@ envelope again (a few microseconds, no check repeated) to get the typed transact
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -45,20 +46,27 @@ def _check_chunk(chain_id: str, raws: Sequence[bytes]) -> list[tuple[str, str] |
     return results
 
 
-def _start_worker() -> None:
+def _start_worker(nice: int) -> None:
     # Ctrl-C reaches the whole process group; the parent shuts the pool down in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
+    if nice:
+        os.nice(nice)
 
 
 class Verifier:
-    """Checks envelopes statelessly; ``workers=0`` checks in the calling thread."""
+    """Checks envelopes statelessly; ``workers=0`` checks in the calling thread.
 
-    def __init__(self, chain_id: str, workers: int = 0) -> None:
+    ``nice`` lowers the workers' scheduling priority: a caller whose own thread is the
+    serial part of the work (the audit's replay) keeps a whole core while the workers,
+    with more envelopes queued than cores, take what is left.
+    """
+
+    def __init__(self, chain_id: str, workers: int = 0, nice: int = 0) -> None:
         self.chain_id = chain_id
         self.workers = workers
         self._pool = (
-            ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
+            ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(nice,))
             if workers > 0
             else None
         )
