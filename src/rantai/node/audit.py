@@ -36,11 +36,6 @@ ACCESS_LOG_PAGE_ENTRIES = 10_000
 READ_AHEAD_TXS = 2_000
 READ_AHEAD_GROUPS = 2
 VERIFY_AHEAD_GROUPS = 2
-# The replay runs in one thread while the pool has more envelopes queued than there are
-# cores; under fair scheduling that thread got ~2/3 of a core on 2. At nice 10 the pool
-# yields to it: `rantai verify` on a 995,119-tx chain, alternating, 18,101 - 21,643
-# (mean 20,001) -> 20,350 - 22,677 (mean 21,264) tx/s.
-VERIFIER_NICE = 10
 
 # What _EnvelopeChecker.start returns: the call that waits for a group's checks.
 _Ticket = Callable[[], Sequence[SignedTx | Refused]]
@@ -286,7 +281,7 @@ class _EnvelopeChecker:
             chain = ledger.chain
             if chain is None:  # genesis: the chain id is the one genesis declares
                 return [self._check_genesis(raw) for raw in raws]
-            self._verifier = Verifier(chain.chain_id, self.workers, nice=VERIFIER_NICE)
+            self._verifier = Verifier(chain.chain_id, self.workers)
         return self._verifier.check(raws)
 
     def finish(
