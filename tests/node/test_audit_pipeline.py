@@ -84,14 +84,19 @@ def test_a_bad_signature_in_a_prefetched_block_fails_at_its_height(
     assert "transaction 70" in problem
 
 
-def test_check_later_answers_as_check_does(chain: tuple[Path, list[int]]) -> None:
-    data, heights = chain
+def _stored_block(data: Path, height: int) -> BlockRecord:
     store = open_store(str(data / "ledger.db"))
     try:
-        block = store.get_block(heights[0])
+        block = store.get_block(height)
     finally:
         store.close()
     assert block is not None
+    return block
+
+
+def test_check_later_answers_as_check_does(chain: tuple[Path, list[int]]) -> None:
+    data, heights = chain
+    block = _stored_block(data, heights[0])
     raws = [t.envelope for t in block.txs]
     raws[3] = raws[3][:-1] + bytes([raws[3][-1] ^ 1])
     verifier = Verifier("rantai-test", 2)
@@ -110,12 +115,7 @@ def test_the_pool_runs_niced_unless_told_and_answers_the_same(
     chain: tuple[Path, list[int]],
 ) -> None:
     data, heights = chain
-    store = open_store(str(data / "ledger.db"))
-    try:
-        block = store.get_block(heights[0])
-    finally:
-        store.close()
-    assert block is not None
+    block = _stored_block(data, heights[0])
     raws = [t.envelope for t in block.txs]
     before = {p.pid for p in multiprocessing.active_children()}
     ours = os.getpriority(os.PRIO_PROCESS, 0)
