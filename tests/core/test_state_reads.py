@@ -180,3 +180,28 @@ def test_a_view_over_state_values_reads_them_in_c() -> None:
 def test_a_bare_overlay_refuses_to_read() -> None:
     with pytest.raises(RuntimeError, match="set up"):
         OverlayReads().get("k")
+
+
+def test_refresh_replaces_and_drops_only_what_the_cache_holds() -> None:
+    table = NativeValueTable()
+    table.update([("n/a", b"\x01"), ("n/b", b"\x02"), ("n/c", b"\x03")])
+    cache: dict[str, Any] = {}
+    reader = DecodedReader(table, cache, int_decoder, 8)
+    reader.get("n/a")
+    reader.get("n/b")
+    table.update([("n/a", b"\x0a"), ("n/b", None), ("n/c", b"\x0c")])
+    reader.refresh({"n/a": 10, "n/b": DELETED, "n/c": 12}, DELETED)
+    assert cache == {"n/a": 10}  # n/b dropped; n/c, not held, left to be decoded when read
+    assert reader.get("n/c") == 12 and reader.get("n/b") is None
+    with pytest.raises(TypeError):
+        reader.refresh([("n/a", 1)], DELETED)  # type: ignore[arg-type]
+
+
+def test_a_block_applied_to_state_values_replaces_cached_records() -> None:
+    values = StateValues()
+    alice, bob = nonce_key("alice"), nonce_key("bob")
+    values.load([(alice, encode(1)), (bob, encode(2))])
+    assert values.get(alice) == 1
+    values.apply({alice: encode(5), bob: None}, {alice: 5, bob: DELETED})
+    assert values.get(alice) == 5 and values.get(bob) is None
+    assert bob not in values

@@ -1207,9 +1207,35 @@ static PyObject *reader_get(Reader *reader, PyObject *const *args, Py_ssize_t na
     return value;
 }
 
+/* After an update: each key of `decoded` that the cache holds takes its new record, or
+   leaves the cache where the record is `deleted`; other keys are decoded when next read, so
+   a block does not push the hot records out. */
+static PyObject *reader_refresh(Reader *reader, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "refresh(decoded: dict, deleted)");
+        return NULL;
+    }
+    PyObject *decoded = args[0], *deleted = args[1], *cache = reader->cache;
+    Py_ssize_t position = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(decoded, &position, &key, &value)) {
+        int held = PyDict_Contains(cache, key);
+        if (held < 0) {
+            return NULL;
+        }
+        if (held && (value == deleted ? PyDict_DelItem(cache, key)
+                                      : PyDict_SetItem(cache, key, value)) < 0) {
+            return NULL;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef reader_methods[] = {
     {"get", (PyCFunction)(void (*)(void))reader_get, METH_FASTCALL,
      "The decoded record at str `key` (cached), or `default` (None) when absent."},
+    {"refresh", (PyCFunction)(void (*)(void))reader_refresh, METH_FASTCALL,
+     "Replace the cached records of `decoded`'s keys (drop those that are `deleted`)."},
     {NULL, NULL, 0, NULL},
 };
 

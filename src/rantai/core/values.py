@@ -50,7 +50,7 @@ class StateValues(Mapping[str, Any]):
     table's: deterministic, but not sorted; sort where order matters.
     """
 
-    __slots__ = ("_cache_max", "_decoded", "_lock", "_table", "direct_get")
+    __slots__ = ("_cache_max", "_decoded", "_lock", "_reader", "_table", "direct_get")
 
     def __init__(
         self,
@@ -61,8 +61,8 @@ class StateValues(Mapping[str, Any]):
         self._decoded: dict[str, Any] = {}
         self._cache_max = cache_max
         self._lock: AbstractContextManager[Any] = nullcontext() if lock is None else lock
-        reader = DecodedReader(self._table, self._decoded, _decoder_of_key, cache_max)
-        self.direct_get: Callable[..., Any] = reader.get
+        self._reader = DecodedReader(self._table, self._decoded, _decoder_of_key, cache_max)
+        self.direct_get: Callable[..., Any] = self._reader.get
         """``get`` itself, without a Python frame: what ``StateView`` calls."""
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -120,16 +120,10 @@ class StateValues(Mapping[str, Any]):
             while chunk := list(islice(pairs, LOAD_CHUNK)):
                 self._table.update(chunk)
 
-    def apply(self, changes: Mapping[str, bytes | None], decoded: Mapping[str, Any]) -> None:
+    def apply(self, changes: Mapping[str, bytes | None], decoded: dict[str, Any]) -> None:
         """Apply a block: ``changes`` its encoded values (None: deleted), ``decoded`` the
         same values decoded (``DELETED``: deleted). Cached records are replaced; others are
         decoded when next read, so a block does not push the hot records out."""
         with self._lock:
             self._table.update(changes.items())
-            cache = self._decoded
-            for key, value in decoded.items():
-                if key in cache:
-                    if value is DELETED:
-                        del cache[key]
-                    else:
-                        cache[key] = value
+            self._reader.refresh(decoded, DELETED)
