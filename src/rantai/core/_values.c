@@ -1359,7 +1359,8 @@ static PyTypeObject OverlayType = {
 static struct PyModuleDef values_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "rantai.core._values",
-    .m_doc = "The native value table of the ledger state's encoded values.",
+    .m_doc = "The native value table of the ledger state's encoded values, and the state reads "
+             "of execution over it (DecodedReader, OverlayReads).",
     .m_size = -1,
 };
 

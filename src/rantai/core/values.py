@@ -50,7 +50,7 @@ class StateValues(Mapping[str, Any]):
     table's: deterministic, but not sorted; sort where order matters.
     """
 
-    __slots__ = ("_cache_max", "_decoded", "_lock", "_reader", "_table", "direct_get")
+    __slots__ = ("_cache_max", "_lock", "_reader", "_table", "direct_get")
 
     def __init__(
         self,
@@ -58,10 +58,10 @@ class StateValues(Mapping[str, Any]):
         cache_max: int = DECODED_CACHE_MAX,
     ) -> None:
         self._table = NativeValueTable()
-        self._decoded: dict[str, Any] = {}
         self._cache_max = cache_max
         self._lock: AbstractContextManager[Any] = nullcontext() if lock is None else lock
-        self._reader = DecodedReader(self._table, self._decoded, _decoder_of_key, cache_max)
+        # The reader owns the cache of decoded records; apply refreshes it through the reader.
+        self._reader = DecodedReader(self._table, {}, _decoder_of_key, cache_max)
         self.direct_get: Callable[..., Any] = self._reader.get
         """``get`` itself, without a Python frame: what ``StateView`` calls."""
 

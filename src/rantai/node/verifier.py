@@ -21,11 +21,8 @@ from rantai.node.orphans import exit_with_parent
 __all__ = ["Admitted", "Refused", "Verifier"]
 
 CHUNK_ENVELOPES_MIN = 64
-# Under fair scheduling on 2 cores, two busy workers and the caller's serial thread each got
-# ~2/3 of a core. At nice 10 the workers yield to it. Measured, alternating runs:
-# `rantai verify`, 995,119 txs: mean 20,001 -> 21,264 tx/s (5 runs each);
-# `rantai up` e2e, 1,000 accounts: 15,517, 15,263 -> 17,191, 18,004 tx/s;
-# at 1,000,000 accounts, where every core is busy anyway: 8,518, 8,523 -> 8,324, 8,871.
+# The workers' niceness: they yield the cores to their caller's serial thread (the node's
+# executor, the audit's replay). Why and measured: docs/decisions/verifier-priority.md.
 WORKER_NICE = 10
 
 
