@@ -1,7 +1,7 @@
 """Child process for the orphan test: a node with a writer process and a verifier pool.
 
-Run as: python orphan_child.py DATA_DIR. Prints the pids of its child processes, then waits
-to be killed.
+Run as: python orphan_child.py DATA_DIR. Prints the pids of the processes it started, and of
+theirs (the verifier workers are forked by the pool's forkserver), then waits to be killed.
 """
 
 from __future__ import annotations
@@ -18,12 +18,19 @@ from rantai.node.datadir import open_node
 from rantai.node.node import NodeConfig
 
 
+def descendant_pids(pid: int) -> list[int]:
+    found: list[int] = []
+    for child in child_pids(pid):
+        found += [child, *descendant_pids(child)]
+    return found
+
+
 def main(data: Path) -> None:
     node = open_node(data, NodeConfig(verify_workers=2, write_process=True, block_wait_ms=1))
     node.start()
     ids = [r.tx_id for r in node.submit([envelope(n) for n in range(100)]) if r.tx_id]
     node.wait(ids, timeout_s=30)
-    print(" ".join(map(str, child_pids(os.getpid()))), flush=True)
+    print(" ".join(map(str, descendant_pids(os.getpid()))), flush=True)
     time.sleep(600)
 
 

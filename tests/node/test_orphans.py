@@ -38,8 +38,9 @@ def test_the_writer_and_the_verifier_workers_exit_when_the_node_is_killed(
     try:
         assert child.stdout is not None
         helpers = [int(pid) for pid in child.stdout.readline().split()]
-        # The writer and two verifier workers (the pool may add its resource tracker).
-        assert len(helpers) >= 3, helpers
+        # The writer, the pool's forkserver and its two verifier workers (and the pool's
+        # resource tracker).
+        assert len(helpers) >= 4, helpers
         assert all(alive(pid) for pid in helpers)
     finally:
         child.send_signal(signal.SIGKILL)

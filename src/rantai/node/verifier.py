@@ -8,6 +8,7 @@ envelope again (a few microseconds, no check repeated) to get the typed transact
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from rantai.core.errors import Malformed
 from rantai.core.tx import SignedTx, check_envelope, check_envelope_parts, decode_checked
-from rantai.node.orphans import exit_with_parent
+from rantai.node.orphans import exit_with
 
 __all__ = ["Admitted", "Refused", "Verifier"]
 
@@ -24,6 +25,13 @@ CHUNK_ENVELOPES_MIN = 64
 # The workers' niceness: they yield the cores to their caller's serial thread (the node's
 # executor, the audit's replay). Why and measured: docs/decisions/verifier-priority.md.
 WORKER_NICE = 10
+
+# Workers are forked from a small server process that has imported only this module, never
+# from their caller: a node starts its pool with the first batch, by then holding the whole
+# state, and forking it made every page it wrote afterwards a copy-on-write fault.
+# Why and measured: docs/decisions/verifier-forkserver.md.
+_WORKER_START = multiprocessing.get_context("forkserver")
+_WORKER_START.set_forkserver_preload([__name__])
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +57,10 @@ def _check_chunk(chain_id: str, raws: Sequence[bytes]) -> list[tuple[str, str] |
     return results
 
 
-def _start_worker(nice: int) -> None:
-    # Ctrl-C reaches the whole process group; the parent shuts the pool down in order.
+def _start_worker(nice: int, caller: int) -> None:
+    # Ctrl-C reaches the whole process group; the caller shuts the pool down in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    exit_with_parent()
+    exit_with(caller)  # the caller, not the forkserver: see rantai.node.orphans
     if nice:
         os.nice(nice)
 
@@ -69,7 +77,12 @@ class Verifier:
         self.chain_id = chain_id
         self.workers = workers
         self._pool = (
-            ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(nice,))
+            ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=_WORKER_START,
+                initializer=_start_worker,
+                initargs=(nice, os.getpid()),
+            )
             if workers > 0
             else None
         )
