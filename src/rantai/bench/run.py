@@ -297,13 +297,12 @@ def catch_up_supervision(data: Path) -> float:
 
 def measure_replay(data: Path, workers: int) -> tuple[float, int]:
     store = open_store(ChainFiles(data).store_target())
-    restore_collector = quiet_collector()  # as `rantai verify` runs it
     try:
-        started = time.perf_counter()
-        report = audit(store, verify_workers=workers)
-        elapsed = time.perf_counter() - started
+        with quiet_collector():  # as `rantai verify` runs it
+            started = time.perf_counter()
+            report = audit(store, verify_workers=workers)
+            elapsed = time.perf_counter() - started
     finally:
-        restore_collector()
         store.close()
     if not report.ok:
         raise RuntimeError(f"replay failed: {report.failure}")

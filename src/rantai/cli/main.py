@@ -194,11 +194,10 @@ def verify(
     else:
         raise _fail("give --data DIR or --db URL", EXIT_USAGE)
     store = open_store(target)
-    restore_collector = quiet_collector()
     try:
-        report = audit(store, verify_workers=workers)
+        with quiet_collector():
+            report = audit(store, verify_workers=workers)
     finally:
-        restore_collector()
         store.close()
     if as_json:
         _print_json(

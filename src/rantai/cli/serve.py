@@ -117,7 +117,7 @@ def up(
             raise typer.Exit(2) from None
     config = NodeConfig(verify_workers=os.cpu_count() or 1, write_process=True)
     node = _prepare(data, db, demo, chain_id, config)
-    command.call_on_close(quiet_collector())
+    command.with_resource(quiet_collector())
     try:
         node.start()
         _serve(node, host, port, sanctions, _demo_logins(data) if demo else None)
