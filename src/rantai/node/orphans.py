@@ -9,7 +9,9 @@ watches the node and exits once it is gone. A write in flight is then cut off li
 crash: the transaction commits whole or not at all.
 
 The watch is a pidfd (Linux 5.3), which becomes readable when its process ends: no polling,
-and a pid reused by a later process cannot be mistaken for the node.
+and a pid reused by a later process cannot be mistaken for the node. Where pidfds are not
+to be had (an older kernel, a sandbox that forbids them) the helper asks every second
+whether the pid still exists.
 """
 
 from __future__ import annotations
@@ -17,19 +19,30 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Final
 
 __all__ = ["exit_with", "exit_with_parent"]
+
+POLL_S: Final = 1.0  # without a pidfd: how often to ask whether the process still exists
 
 
 def exit_with(pid: int) -> None:
     """Exit this process (status 1) as soon as process ``pid`` ends."""
+    wait: Callable[[], object]
     try:
         ended = os.pidfd_open(pid)
     except ProcessLookupError:
         os._exit(1)  # gone already
+    except OSError:
+        wait = partial(_poll_until_gone, pid)
+    else:
+        wait = partial(select.select, [ended], [], [])
 
     def watch() -> None:
-        select.select([ended], [], [])
+        wait()
         os._exit(1)  # no cleanup to wait for: the process this served is gone
 
     threading.Thread(target=watch, name="rantai-exit-with", daemon=True).start()
@@ -38,3 +51,14 @@ def exit_with(pid: int) -> None:
 def exit_with_parent() -> None:
     """Exit this process (status 1) as soon as its parent process ends."""
     exit_with(os.getppid())
+
+
+def _poll_until_gone(pid: int) -> None:
+    while True:
+        time.sleep(POLL_S)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass  # it exists, under another user
