@@ -105,7 +105,6 @@ def remembered(monitor: Monitor) -> object:
     """What ``monitor`` remembers: its checkpoint's bytes, which hold LRU order; for the
     dormancy monitor, whose table order carries no meaning, its entries."""
     if isinstance(monitor, DormantAccount):
-        monitor.checkpoint()  # which puts the times it gathered into its table
         table = monitor._last_ms
         return sorted((account, table.get(account)) for account in table)
     return monitor.checkpoint()  # type: ignore[attr-defined]

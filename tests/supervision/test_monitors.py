@@ -20,7 +20,7 @@ from rantai.supervision import (
     VelocityConfig,
     load_sanctions_list,
 )
-from rantai.supervision.monitors import DAY_MS, RECENT_MAX, default_monitors
+from rantai.supervision.monitors import DAY_MS, default_monitors
 
 # -- large transfers ---------------------------------------------------------------------------
 
@@ -207,19 +207,6 @@ def test_dormant_account_is_quiet_just_before_and_for_new_accounts() -> None:
         move("b", "a", 10, T0_MS + 400 * DAY_MS),  # b received just now: active
     ]
     assert feed(dormant(), moves) == []
-
-
-def test_dormant_account_reads_the_newest_time_whether_gathered_or_in_its_table() -> None:
-    # a's first movement reaches the table with the others' (a batch every RECENT_MAX
-    # accounts); its second, still gathered, is the one that counts.
-    others = [move("", f"x{i}", 1, T0_MS, kind="mint") for i in range(RECENT_MAX)]
-    early = [move("", "a", 10, T0_MS, kind="mint"), *others]
-    later = move("", "a", 10, T0_MS + 10 * DAY_MS, kind="mint")
-    quiet = move("a", "b", 10, T0_MS + 189 * DAY_MS)  # 179 days after a's last movement
-    woken = move("x7", "b", 10, T0_MS + 180 * DAY_MS)  # x7 moved only in the batch
-    monitor = dormant()
-    alerts = feed(monitor, [*early, later, quiet, woken])
-    assert [(a.parties, a.facts["idle_ms"]) for a in alerts] == [(("x7",), 180 * DAY_MS)]
 
 
 def test_default_monitors_have_distinct_names() -> None:

@@ -571,9 +571,6 @@ class DormantAccountConfig:
     amount_min_minor: int = 0
 
 
-RECENT_MAX: Final = 4_096  # accounts whose times DormantAccount gathers before one table update
-
-
 class DormantAccount:
     """A transfer out of an account that had no movement (in or out, mints and burns
     included) for ``dormant_ms``. Score 50, up to 100 at 4x as long. An account never seen
@@ -581,20 +578,15 @@ class DormantAccount:
 
     Every account that ever moved is remembered, with no cap: an LRU would forget the idle
     accounts first, the very ones this monitor is for. Each costs ~60 bytes in a native
-    table (``rantai.core._values``), ~60 MB at a million accounts, not ~190 in a dict. The
-    latest times go to a small dict first and into the table ``RECENT_MAX`` accounts at a
-    time: one call per movement cost its own overhead and, at a million accounts, cache
-    misses that a batch overlaps."""
+    table (``rantai.core._values``), ~60 MB at a million accounts, not ~190 in a dict."""
 
     name = "dormant_account"
 
     def __init__(self, config: DormantAccountConfig | None = None) -> None:
         self.config = config or DormantAccountConfig()
         self._last_ms = NativeValueTable()  # account -> time of its last movement
-        self._recent: dict[str, bytes] = {}  # newer times than the table's, not yet in it
 
     def checkpoint(self) -> bytes:
-        self._flush()
         # The table's own serialization: no Python object per account.
         return _checkpoint(self.config, self._last_ms.to_bytes())
 
@@ -606,7 +598,6 @@ class DormantAccount:
             self._last_ms = NativeValueTable.from_bytes(data)
         except ValueError:
             return False
-        self._recent = {}
         return True
 
     def observe(self, movement: CommittedMovement, ctx: MonitorContext) -> list[Alert]:
@@ -614,7 +605,7 @@ class DormantAccount:
         m = movement
         alerts: list[Alert] = []
         if m.kind == "transfer" and m.amount >= c.amount_min_minor:
-            raw = self._recent.get(m.source) or self._last_ms.get(m.source)
+            raw = self._last_ms.get(m.source)
             if raw is not None and m.at_ms - _time_of(raw) >= c.dormant_ms:
                 idle_ms = m.at_ms - _time_of(raw)
                 alerts.append(
@@ -629,19 +620,8 @@ class DormantAccount:
                     )
                 )
         at = m.at_ms.to_bytes(8, "little", signed=True)
-        recent = self._recent
-        if m.source:
-            recent[m.source] = at
-        if m.destination:
-            recent[m.destination] = at
-        if len(recent) >= RECENT_MAX:
-            self._flush()
+        self._last_ms.update([(account, at) for account in (m.source, m.destination) if account])
         return alerts
-
-    def _flush(self) -> None:
-        if self._recent:
-            self._last_ms.update(self._recent.items())
-            self._recent = {}
 
 
 def _time_of(raw: bytes) -> int:
