@@ -13,16 +13,9 @@ from pathlib import Path
 
 from tests.node.test_held import envelope
 
-from rantai.bench.run import child_pids
+from rantai.bench.run import descendant_pids
 from rantai.node.datadir import open_node
 from rantai.node.node import NodeConfig
-
-
-def descendant_pids(pid: int) -> list[int]:
-    found: list[int] = []
-    for child in child_pids(pid):
-        found += [child, *descendant_pids(child)]
-    return found
 
 
 def main(data: Path) -> None:

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
 
 import pytest
+from tests.node.test_orphans import alive
 
 WATCHER = """
 import os, sys, time
@@ -59,3 +62,41 @@ def test_a_process_gone_already_ends_the_watcher_at_once() -> None:
     )
     assert watcher.returncode == 1
     assert watcher.stdout == ""
+
+
+PARENT = """
+import subprocess, sys, os
+watcher = subprocess.Popen([sys.executable, "-c", sys.argv[1], "parent", "no-pidfd"])
+print(watcher.pid, flush=True)
+sys.stdin.readline()
+os._exit(0)
+"""
+
+
+def test_without_a_pidfd_a_parent_that_ended_unreaped_still_ends_the_watcher() -> None:
+    # The parent exits, and this test does not reap it until the end: it stays a zombie,
+    # which a signal 0 still finds; the watcher must go by being reparented.
+    watcher_code = WATCHER.replace("exit_with(int(sys.argv[1]))", "exit_with(os.getppid())")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, watcher_code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdin is not None and parent.stdout is not None
+    watcher = int(parent.stdout.readline())
+    try:
+        time.sleep(1.5)
+        assert alive(watcher)
+        parent.stdin.write("\n")
+        parent.stdin.flush()
+        deadline = time.monotonic() + 5
+        while alive(watcher) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(watcher)
+    finally:
+        if alive(watcher):
+            os.kill(watcher, signal.SIGKILL)
+        parent.stdin.close()
+        parent.stdout.close()
+        parent.wait()

@@ -50,7 +50,14 @@ from rantai.store import open_store
 from rantai.supervision.monitors import default_monitors
 from rantai.supervision.supervisor import Supervisor
 
-__all__ = ["TARGETS", "BenchConfig", "child_pids", "process_tree_cpu_s", "run_bench"]
+__all__ = [
+    "TARGETS",
+    "BenchConfig",
+    "child_pids",
+    "descendant_pids",
+    "process_tree_cpu_s",
+    "run_bench",
+]
 
 CORE_BATCH_TXS: Final = 2_000
 E2E_CLIENTS: Final = 4
@@ -114,18 +121,15 @@ def process_tree_cpu_s(pid: int) -> float:
     take both readings while the processes of interest live."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
+    for current in [pid, *descendant_pids(pid)]:
         try:
             stat = Path(f"/proc/{current}/stat").read_text()
-            # Fields after the command name (which may hold spaces) start at ")"; utime and
-            # stime are fields 14 and 15 of the whole line.
-            fields = stat[stat.rindex(")") + 2 :].split()
-            total += int(fields[11]) + int(fields[12])
-            pending.extend(child_pids(current))
-        except (OSError, ValueError):
+        except OSError:
             continue  # exited meanwhile
+        # Fields after the command name (which may hold spaces) start at ")"; utime and
+        # stime are fields 14 and 15 of the whole line.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])
     return total / ticks
 
 
@@ -136,6 +140,21 @@ def child_pids(pid: int) -> list[int]:
         for task in Path(f"/proc/{pid}/task").iterdir()
         for child in (task / "children").read_text().split()
     ]
+
+
+def descendant_pids(pid: int) -> list[int]:
+    """The pids of process ``pid``'s living children, theirs, and so on (the verifier's
+    workers are children of its forkserver); processes that exit meanwhile are skipped."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        try:
+            children = child_pids(pending.pop())
+        except OSError:
+            continue  # exited meanwhile
+        found += children
+        pending += children
+    return found
 
 
 def measure_core(node: Node, shares: list[list[bytes]]) -> tuple[float, float]:

@@ -37,7 +37,7 @@ def exit_with(pid: int) -> None:
     except ProcessLookupError:
         os._exit(1)  # gone already
     except OSError:
-        wait = partial(_poll_until_gone, pid)
+        wait = partial(_poll_until_gone, pid, was_parent=pid == os.getppid())
     else:
         wait = partial(select.select, [ended], [], [])
 
@@ -53,9 +53,11 @@ def exit_with_parent() -> None:
     exit_with(os.getppid())
 
 
-def _poll_until_gone(pid: int) -> None:
+def _poll_until_gone(pid: int, *, was_parent: bool) -> None:
     while True:
         time.sleep(POLL_S)
+        if was_parent and os.getppid() != pid:
+            return  # reparented: the parent ended, even if nobody has reaped it yet
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
