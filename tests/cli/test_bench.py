@@ -25,6 +25,7 @@ FIGURES = (
     "p99_ms",
     "offered_tx_per_s",
     "rss_mb_max",
+    "supervision_rss_mb_max",
     "supervise_s",
 )
 

@@ -26,7 +26,7 @@ def parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
-def test_the_writer_and_the_verifier_workers_exit_when_the_node_is_killed(
+def test_the_writer_supervision_and_verifier_workers_exit_when_the_node_is_killed(
     tmp_path: Path,
 ) -> None:
     node = new_node(tmp_path)
@@ -43,10 +43,11 @@ def test_the_writer_and_the_verifier_workers_exit_when_the_node_is_killed(
         assert child.stdout is not None
         helpers = [int(pid) for pid in child.stdout.readline().split()]
         assert all(alive(pid) for pid in helpers)
-        # The writer, the pool's forkserver and resource tracker, and below the forkserver
-        # the verifier workers: the ones whose parent is gone when the node is killed.
+        # The writer, the supervision process, the pool's forkserver and resource tracker,
+        # and below the forkserver the verifier workers: the ones whose parent is gone when
+        # the node is killed.
         workers = [pid for pid in helpers if parent(pid) != child.pid]
-        assert len(workers) >= 1 and len(helpers) >= len(workers) + 2, helpers
+        assert len(workers) >= 1 and len(helpers) >= len(workers) + 4, helpers
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()

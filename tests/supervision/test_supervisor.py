@@ -1,8 +1,11 @@
 """The supervisor over a real node: alerts recorded from committed blocks, the same after a
-restart, residency read from ledger claims, and the review workflow with its history."""
+restart, residency read from ledger claims, the review workflow with its history, and the
+monitors run in a process of their own as ``rantai up`` runs them."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -35,7 +38,9 @@ from rantai.supervision import (
     RoundTrip,
     Supervisor,
     WorkflowError,
+    load_sanctions_list,
 )
+from rantai.supervision.process import SupervisionProcess
 
 DAY_MS = 86_400_000
 AGENCIES = ("SC", "BNM", "MOD")
@@ -298,3 +303,71 @@ def test_the_thread_writes_what_it_fed_at_its_interval_and_when_it_stops(node: N
     head = node.store.head_height()
     assert written == [("large_transfer", head), ("high_risk_jurisdiction", head)]
     assert supervisor.catch_up() == 0  # nothing left over, nothing written twice
+
+
+SANCTIONS_SAMPLE = Path(__file__).parent / "data" / "un_consolidated_sample.xml"
+
+
+def wait_for_alerts(store: Store, count: int) -> list[AlertRecord]:
+    deadline = time.monotonic() + 20
+    while len(found := store.list_alerts(None, 0, 100)) < count:
+        assert time.monotonic() < deadline, found
+        time.sleep(0.02)
+    return found
+
+
+def test_the_process_runs_the_default_monitors_with_the_sanctions_list(node: Node) -> None:
+    """The child gets the list (inv-2 lives in KP, which it names), records the alert in the
+    store, reports it to this process, and writes a checkpoint when it stops."""
+    assert node.store_target is not None
+    supervision = SupervisionProcess(
+        node.store_target, load_sanctions_list(SANCTIONS_SAMPLE), "json"
+    )
+    reported: list[AlertRecord] = []
+    supervision.on_alerts(reported.extend)
+    detach = supervision.attach(node)
+    supervision.start()
+    pid = supervision.pid
+    assert pid is not None
+    try:
+        assert send(node, [transfer("inv-0", "inv-2", 10)]) == [codes.OK]
+        [alert] = wait_for_alerts(node.store, 1)
+        assert (alert.monitor, alert.height) == ("high_risk_jurisdiction", node.store.head_height())
+        deadline = time.monotonic() + 10
+        while not reported:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert reported == [alert]
+    finally:
+        detach()
+        supervision.stop()
+    assert not Path(f"/proc/{pid}").exists()
+    saved = node.store.supervisor_checkpoint()
+    assert saved is not None and saved[0] == node.store.head_height()
+
+
+def test_a_killed_process_is_started_again_and_misses_nothing(node: Node) -> None:
+    assert node.store_target is not None
+    sanctions = load_sanctions_list(SANCTIONS_SAMPLE)
+    supervision = SupervisionProcess(node.store_target, sanctions, "json")
+    detach = supervision.attach(node)
+    supervision.start()
+    try:
+        first = supervision.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        # Committed while no child runs: the next one reads it from the store.
+        assert send(node, [transfer("inv-0", "inv-2", 10)]) == [codes.OK]
+        [alert] = wait_for_alerts(node.store, 1)
+        assert (alert.monitor, alert.height) == ("high_risk_jurisdiction", node.store.head_height())
+        assert supervision.pid not in (None, first)
+    finally:
+        detach()
+        supervision.stop()
+
+
+def test_a_store_the_process_cannot_open_is_refused(tmp_path: Path) -> None:
+    supervision = SupervisionProcess("postgresql://127.0.0.1:1/none", None, "json")
+    with pytest.raises(StoreError):
+        supervision.start()
+    assert supervision.pid is None

@@ -44,6 +44,7 @@ from rantai.node.accesslog import FLUSH_INTERVAL_S, AccessLog
 from rantai.node.node import Node, wall_clock_ms
 from rantai.node.reads import Reader
 from rantai.supervision import Supervisor, default_monitors
+from rantai.supervision.process import SupervisionProcess
 
 if TYPE_CHECKING:
     from rantai.web import DemoLogins
@@ -62,6 +63,7 @@ def create_app(
     waiting_max: int = WAITING_TXS_MAX,
     streams_max: int = STREAMS_MAX,
     supervisor: Supervisor | None = None,
+    supervision: SupervisionProcess | None = None,
     demo_logins: DemoLogins | None = None,
 ) -> FastAPI:
     """The HTTP API over ``node``.
@@ -72,6 +74,10 @@ def create_app(
         access_log_flush_s: how often the access log is written (the window a crash can lose).
         nonces_max, waiting_max, streams_max: bounds of the replay cache, of transactions
             waited for, and of open header streams; past them, requests get 503 ``overloaded``.
+        supervisor: reads and reviews alerts; by default it also runs the AML monitors, on a
+            thread of its own.
+        supervision: runs the monitors in a child process instead (``rantai up``); the app
+            starts and stops it.
         demo_logins: demo mode only (``rantai up --demo``): identities the dashboard's login
             page may sign in as, with keys it fetches from the server.
     """
@@ -89,19 +95,20 @@ def create_app(
 
     if supervisor is None:
         supervisor = Supervisor(node.store, default_monitors, clock_ms=clock_ms)
-    supervisor.on_alerts(metrics.observe_alerts)
+    monitors: Supervisor | SupervisionProcess = supervisor if supervision is None else supervision
+    monitors.on_alerts(metrics.observe_alerts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         access_log.start()
-        detach = supervisor.attach(node)
-        supervisor.start()
+        detach = monitors.attach(node)
+        monitors.start()
         try:
             yield
         finally:
             ctx.feed.close()
             detach()
-            supervisor.stop()
+            monitors.stop()
             access_log.stop()
 
     # FastAPIOffline: FastAPI with the docs pages' assets served from the package, not a CDN

@@ -11,7 +11,7 @@
 | ``rantai_head_height`` | gauge | height of the head block |
 | ``rantai_pending_txs`` | gauge | admitted transactions not yet in a block |
 | ``rantai_access_log_pending`` | gauge | agency reads recorded, not yet written |
-| ``rantai_alerts_total{monitor}`` | counter | AML alerts recorded by this process's supervisor |
+| ``rantai_alerts_total{monitor}`` | counter | AML alerts recorded since this node started |
 | ``rantai_txs_committed_total`` | counter | transactions in committed blocks (``rate()``: tx/s) |
 | ``rantai_txs_ok_total`` | counter | ... of them with receipt code ``ok`` |
 | ``rantai_rejections_total{code}`` | counter | committed transactions rejected, per reason code |

@@ -205,9 +205,17 @@ class NodeProcess:
 
     def rss_mb_max(self) -> float:
         """The node process's peak resident set (VmHWM), in MiB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        return _peak_rss_mb(self.process.pid)
+
+    def supervision_rss_mb_max(self) -> float:
+        """The peak resident set of its AML monitors' process (rantai.supervision.process)."""
+        for pid in child_pids(self.process.pid):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue  # ended since listed
+            if b"rantai.supervision.process" in command:
+                return _peak_rss_mb(pid)
         return 0.0
 
     def stop(self) -> None:
@@ -219,6 +227,13 @@ class NodeProcess:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def run_clients(jobs: list[ClientJob]) -> list[ClientResult]:
@@ -376,6 +391,7 @@ def run_bench(config: BenchConfig, progress: Progress = _quiet) -> dict[str, Any
             else:
                 figures.update(measure_e2e(server.url, e2e_phase, config.seconds, progress))
             figures["rss_mb_max"] = server.rss_mb_max()
+            figures["supervision_rss_mb_max"] = server.supervision_rss_mb_max()
         finally:
             server.stop()
         if config.e2e_only:

@@ -68,6 +68,7 @@ def bench(
                     "e2e_tx_per_s": scaled["e2e_tx_per_s"],
                     "setup_s": scaled["setup_s"],
                     "rss_mb_max": scaled["rss_mb_max"],
+                    "supervision_rss_mb_max": scaled["supervision_rss_mb_max"],
                     "node_start_s": scaled["node_start_s"],
                 }
     _print(figures, as_json)

@@ -105,7 +105,8 @@ def up(
     """Run the node and serve the HTTP API (docs/api.md) until SIGINT or SIGTERM."""
     # Put the process's logging back when the command ends (it may run inside a test runner).
     command.call_on_close(_restore_logging(saved_logging()))
-    console.quiet = configure_logging(None if log_format is None else log_format.value) == "json"
+    chosen_format = configure_logging(None if log_format is None else log_format.value)
+    console.quiet = chosen_format == "json"
     sanctions: SanctionsList | None = None
     if sanctions_list is not None:
         try:
@@ -120,7 +121,8 @@ def up(
     command.with_resource(quiet_collector())
     try:
         node.start()
-        _serve(node, host, port, sanctions, _demo_logins(data) if demo else None)
+        demo_logins = _demo_logins(data) if demo else None
+        _serve(node, host, port, chosen_format, sanctions, demo_logins)
     finally:
         node.stop()
         node.store.close()
@@ -174,6 +176,7 @@ def _serve(
     node: Node,
     host: str,
     port: int,
+    log_format: str,
     sanctions: SanctionsList | None = None,
     demo_logins: DemoLogins | None = None,
 ) -> None:
@@ -182,9 +185,17 @@ def _serve(
     import uvicorn  # noqa: PLC0415
 
     from rantai.api import api_context, create_app  # noqa: PLC0415
+    from rantai.supervision.process import SupervisionProcess  # noqa: PLC0415
 
+    # The monitors run in a process of their own, beside this one's interpreter lock
+    # (docs/decisions/supervision-process.md); this supervisor only reads and reviews alerts.
     supervisor = Supervisor(node.store, lambda: default_monitors(sanctions))
-    app = create_app(node, supervisor=supervisor, demo_logins=demo_logins)
+    supervision = (
+        None
+        if node.store_target is None
+        else SupervisionProcess(node.store_target, sanctions, log_format)
+    )
+    app = create_app(node, supervisor=supervisor, supervision=supervision, demo_logins=demo_logins)
     app.add_middleware(RequestLogMiddleware)
     config = uvicorn.Config(
         app,

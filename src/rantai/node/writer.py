@@ -10,11 +10,12 @@ per group.
 
 The writer is ``python -m rantai.node.writer TARGET``, a plain child process (not
 ``multiprocessing``, which would import the parent's main module again), talking over its
-stdin and stdout: each message is an 8-byte big-endian length and MessagePack. The node
-sends a list of ``BlockRecord``; the writer answers ``None`` once they are durable, or the
-``StoreError`` text with nothing written; its first answer says whether the store opened.
-End of input (the node closed the pipe, or died) makes it close the store and exit, after
-the group in hand, which commits whole or not at all as any transaction does.
+stdin and stdout: each message is an 8-byte big-endian length and MessagePack
+(``rantai.node.framing``). The node sends a list of ``BlockRecord``; the writer answers
+``None`` once they are durable, or the ``StoreError`` text with nothing written; its first
+answer says whether the store opened. End of input (the node closed the pipe, or died)
+makes it close the store and exit, after the group in hand, which commits whole or not at
+all as any transaction does.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
-from typing import IO, Final
+from typing import Final
 
 import msgspec
 
+from rantai.node.framing import receive_message, send_message
 from rantai.node.orphans import exit_with_parent
 from rantai.store import open_store
 from rantai.store.base import BlockRecord, StoreError
@@ -35,7 +37,6 @@ from rantai.store.base import BlockRecord, StoreError
 __all__ = ["WriterProcess"]
 
 STOP_TIMEOUT_S: Final = 30.0
-_LENGTH_BYTES: Final = 8
 _REPLY: Final = msgspec.msgpack.Decoder(str | None)
 _GROUP: Final = msgspec.msgpack.Decoder(list[BlockRecord])
 
@@ -67,14 +68,14 @@ class WriterProcess:
         if stdin is None:
             raise StoreError("the writer process is closed")
         try:
-            _send(stdin, self._encoder.encode(list(blocks)))
+            send_message(stdin, self._encoder.encode(list(blocks)))
         except OSError as exc:
             raise StoreError(f"the writer process is gone: {exc}") from exc
         self._answer()
 
     def _answer(self) -> None:
         stdout = self._process.stdout
-        message = None if stdout is None else _receive(stdout)
+        message = None if stdout is None else receive_message(stdout)
         if message is None:
             raise StoreError("the writer process stopped")
         error = _REPLY.decode(message)
@@ -94,21 +95,6 @@ class WriterProcess:
             self._process.wait()
 
 
-def _send(stream: IO[bytes], payload: bytes) -> None:
-    stream.write(len(payload).to_bytes(_LENGTH_BYTES, "big") + payload)
-    stream.flush()
-
-
-def _receive(stream: IO[bytes]) -> bytes | None:
-    """One message, or None at the end of the stream (a message cut short counts as end)."""
-    header = stream.read(_LENGTH_BYTES)
-    if len(header) < _LENGTH_BYTES:
-        return None
-    length = int.from_bytes(header, "big")
-    payload = stream.read(length)
-    return payload if len(payload) == length else None
-
-
 def _serve(target: str) -> None:
     # Ctrl-C reaches the whole process group; the node closes the writer in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -118,17 +104,17 @@ def _serve(target: str) -> None:
     try:
         store = open_store(target)
     except StoreError as exc:
-        _send(replies, encoder.encode(str(exc)))
+        send_message(replies, encoder.encode(str(exc)))
         return
     try:
-        _send(replies, encoder.encode(None))
-        while (message := _receive(requests)) is not None:
+        send_message(replies, encoder.encode(None))
+        while (message := receive_message(requests)) is not None:
             try:
                 store.commit_blocks(_GROUP.decode(message))
             except StoreError as exc:
-                _send(replies, encoder.encode(str(exc)))
+                send_message(replies, encoder.encode(str(exc)))
             else:
-                _send(replies, encoder.encode(None))
+                send_message(replies, encoder.encode(None))
     finally:
         store.close()
 

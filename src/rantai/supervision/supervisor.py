@@ -489,6 +489,11 @@ class Supervisor:
 
         return node.subscribe(announced)
 
+    def notify(self) -> None:
+        """Look for committed blocks now rather than at the next poll (for a supervisor not
+        attached to the node: it reads them from the store)."""
+        self._wake.set()
+
     def start(self, poll_s: float = POLL_S) -> None:
         """Catch up and follow new blocks on a thread of its own, until ``stop``."""
         if self._thread is not None:
