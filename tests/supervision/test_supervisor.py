@@ -338,6 +338,8 @@ def test_the_process_runs_the_default_monitors_with_the_sanctions_list(node: Nod
             assert time.monotonic() < deadline
             time.sleep(0.01)
         assert reported == [alert]
+        time.sleep(0.3)  # a child that failed on a block it was sent has ended by now
+        assert supervision.pid == pid
     finally:
         detach()
         supervision.stop()
