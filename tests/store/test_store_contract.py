@@ -147,6 +147,7 @@ def commit_two_blocks(store: Store) -> list[BlockRecord]:
 def test_empty_store_has_no_head_and_nothing_to_read(store: Store) -> None:
     assert store.head_height() is None
     assert store.get_block(0) is None
+    assert store.get_outcome(0) is None
     assert store.get_header(0) is None
     assert store.get_tx(digest("tx", 0, 0)) is None
     assert store.get_state("a") is None
@@ -172,7 +173,13 @@ def test_blocks_txs_receipts_and_state_round_trip(store: Store) -> None:
         )
         for tx in block.txs:
             assert store.get_tx(tx.tx_id) == tx
+        outcome = store.get_outcome(block.height)
+        assert outcome is not None
+        assert (outcome.height, outcome.header) == (block.height, block.header)
+        assert list(outcome.receipts) == [tx.receipt for tx in block.txs]
+        assert outcome.state_changes == block.state_changes
     assert store.get_block(2) is None
+    assert store.get_outcome(2) is None
     assert list(store.iter_blocks()) == blocks
     assert list(store.iter_blocks(1)) == blocks[1:]
     assert list(store.iter_blocks(2)) == []

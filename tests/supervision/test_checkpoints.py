@@ -14,7 +14,7 @@ from tests.node.harness import market, new_node, send
 from tests.supervision.test_supervisor import copy_without_alerts, snapshot, transfer
 
 from rantai.node.node import Node
-from rantai.store.base import BlockRecord
+from rantai.store.base import OutcomeRecord
 from rantai.store.sqlite import SqliteStore
 from rantai.supervision import Monitor, RoundTrip, Supervisor
 from rantai.supervision.events import CommittedMovement
@@ -142,9 +142,9 @@ class CountingStore(SqliteStore):
 
     blocks_read = 0
 
-    def get_block(self, height: int) -> BlockRecord | None:
+    def get_outcome(self, height: int) -> OutcomeRecord | None:
         self.blocks_read += 1
-        return super().get_block(height)
+        return super().get_outcome(height)
 
 
 def make_monitors(window_ms: int = 7 * DAY_MS) -> Callable[[], Sequence[Monitor]]:

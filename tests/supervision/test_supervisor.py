@@ -193,8 +193,8 @@ def test_announced_blocks_are_fed_without_reading_them_back(
     supervisor.catch_up()
     detach = supervisor.attach(node)
     read_back: list[int] = []
-    get_block = node.store.get_block
-    monkeypatch.setattr(node.store, "get_block", lambda h: read_back.append(h) or get_block(h))
+    get_outcome = node.store.get_outcome
+    monkeypatch.setattr(node.store, "get_outcome", lambda h: read_back.append(h) or get_outcome(h))
     try:
         send(node, [transfer("inv-0", "inv-1", 600_000), transfer("inv-0", "inv-2", 10)])
         send(node, [transfer("inv-1", "inv-0", 590_000)])
@@ -202,10 +202,13 @@ def test_announced_blocks_are_fed_without_reading_them_back(
         assert read_back == []  # every block came from the node's announcement
     finally:
         detach()
+    send(node, [transfer("inv-0", "inv-1", 600_000)])  # not announced: read from the store
+    assert supervisor.catch_up() == 1
+    assert read_back == [node.store.head_height()]
     kept = snapshot(node.store)
     # The same alerts as a supervisor that reads every block from the store.
     with SqliteStore(copy_without_alerts(node, tmp_path / "copy.db")) as fresh:
-        assert Supervisor(fresh, monitors).catch_up() == 4
+        assert Supervisor(fresh, monitors).catch_up() == 5
         assert snapshot(fresh) == kept
 
 

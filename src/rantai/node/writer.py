@@ -29,15 +29,19 @@ from typing import Final
 
 import msgspec
 
-from rantai.node.framing import receive_message, send_message
+from rantai.node.framing import (
+    open_store_answering,
+    receive_answer,
+    receive_message,
+    send_answer,
+    send_message,
+)
 from rantai.node.orphans import exit_with_parent
-from rantai.store import open_store
 from rantai.store.base import BlockRecord, StoreError
 
 __all__ = ["WriterProcess"]
 
 STOP_TIMEOUT_S: Final = 30.0
-_REPLY: Final = msgspec.msgpack.Decoder(str | None)
 _GROUP: Final = msgspec.msgpack.Decoder(list[BlockRecord])
 
 
@@ -75,12 +79,9 @@ class WriterProcess:
 
     def _answer(self) -> None:
         stdout = self._process.stdout
-        message = None if stdout is None else receive_message(stdout)
-        if message is None:
-            raise StoreError("the writer process stopped")
-        error = _REPLY.decode(message)
-        if error is not None:
-            raise StoreError(error)
+        if stdout is None:
+            raise StoreError("the writer process is closed")
+        receive_answer(stdout, "writer process")
 
     def close(self) -> None:
         """Close the pipe (the writer exits after the group in hand); kill it if it hangs."""
@@ -100,21 +101,17 @@ def _serve(target: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    encoder = msgspec.msgpack.Encoder()
-    try:
-        store = open_store(target)
-    except StoreError as exc:
-        send_message(replies, encoder.encode(str(exc)))
+    store = open_store_answering(target, replies)
+    if store is None:
         return
     try:
-        send_message(replies, encoder.encode(None))
         while (message := receive_message(requests)) is not None:
             try:
                 store.commit_blocks(_GROUP.decode(message))
             except StoreError as exc:
-                send_message(replies, encoder.encode(str(exc)))
+                send_answer(replies, str(exc))
             else:
-                send_message(replies, encoder.encode(None))
+                send_answer(replies, None)
     finally:
         store.close()
 

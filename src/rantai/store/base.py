@@ -33,6 +33,7 @@ __all__ = [
     "AlertChange",
     "AlertRecord",
     "BlockRecord",
+    "OutcomeRecord",
     "Store",
     "StoreError",
     "TxRecord",
@@ -67,6 +68,17 @@ class BlockRecord:
     header: bytes
     certificate: bytes
     txs: Sequence[TxRecord]
+    state_changes: Mapping[str, bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    """What a block did, as stored: its header, its receipts in index order and its state
+    changes; a ``BlockRecord`` without the envelopes, for readers of outcomes only."""
+
+    height: int
+    header: bytes
+    receipts: Sequence[bytes]
     state_changes: Mapping[str, bytes | None]
 
 
@@ -146,6 +158,10 @@ class Store(Protocol):
 
     def get_block(self, height: int) -> BlockRecord | None:
         """The block at ``height`` with its txs (state_changes is read from state_log)."""
+        ...
+
+    def get_outcome(self, height: int) -> OutcomeRecord | None:
+        """The header, receipts and state changes of the block at ``height``."""
         ...
 
     def iter_blocks(self, start_height: int = 0) -> Iterator[BlockRecord]:

@@ -20,6 +20,7 @@ from rantai.store.base import (
     AlertChange,
     AlertRecord,
     BlockRecord,
+    OutcomeRecord,
     StoreError,
     TxRecord,
 )
@@ -76,6 +77,20 @@ class SqlReads:
         txs = tuple(TxRecord(*row) for row in tx_rows)
         changes: dict[str, bytes | None] = {key: value for key, value in change_rows}
         return BlockRecord(height, header_hash, header, certificate, txs, changes)
+
+    def get_outcome(self, height: int) -> OutcomeRecord | None:
+        """The header, receipts (in index order) and state changes of the block at
+        ``height``: ``get_block`` without the envelopes, which are most of a block's bytes."""
+        header_rows, receipt_rows, change_rows = self._fetch([
+            ("SELECT header FROM blocks WHERE height = ?", (height,)),
+            ("SELECT receipt FROM txs WHERE height = ? ORDER BY tx_index", (height,)),
+            ("SELECT key, value FROM state_log WHERE height = ? ORDER BY key", (height,)),
+        ])  # fmt: skip
+        if not header_rows:
+            return None
+        receipts = [receipt for (receipt,) in receipt_rows]
+        changes: dict[str, bytes | None] = {key: value for key, value in change_rows}
+        return OutcomeRecord(height, header_rows[0][0], receipts, changes)
 
     def iter_blocks(self, start_height: int = 0) -> Iterator[BlockRecord]:
         """Every block from ``start_height`` to the head seen when iteration starts.

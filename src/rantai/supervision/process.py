@@ -33,10 +33,14 @@ from typing import Final, cast
 import msgspec
 
 from rantai.logs import configure_logging
-from rantai.node.framing import receive_message, send_message
+from rantai.node.framing import (
+    open_store_answering,
+    receive_answer,
+    receive_message,
+    send_message,
+)
 from rantai.node.node import CommittedBlock, Node
 from rantai.node.orphans import exit_with_parent
-from rantai.store import open_store
 from rantai.store.base import AlertRecord, StoreError
 from rantai.supervision.monitors import default_monitors
 from rantai.supervision.sanctions import SanctionsList
@@ -50,7 +54,6 @@ STOP_TIMEOUT_S: Final = 120.0
 RESTART_WAIT_S: Final = 1.0  # after the child ended unasked, before starting another
 _WAKE: Final = b"\x01"
 _READ_BYTES: Final = 4_096
-_ANSWER: Final = msgspec.msgpack.Decoder(str | None)
 _ALERTS: Final = msgspec.msgpack.Decoder(list[AlertRecord])
 _SANCTIONS: Final = msgspec.msgpack.Decoder(SanctionsList | None)
 
@@ -119,14 +122,11 @@ class SupervisionProcess:
         assert process.stdin is not None and process.stdout is not None
         try:
             send_message(process.stdin, self._sanctions)
-            message = receive_message(process.stdout)
-        except OSError:
-            message = None
-        error = "the supervision process stopped" if message is None else _ANSWER.decode(message)
-        if error is not None:
+            receive_answer(process.stdout, "supervision process")
+        except (OSError, StoreError) as exc:
             _close(process)
             process.stdout.close()
-            raise StoreError(error)
+            raise StoreError(str(exc)) from exc
         os.set_blocking(process.stdin.fileno(), False)
         with self._wake_lock:
             self._process, self._wake_fd = process, process.stdin.fileno()
@@ -199,17 +199,14 @@ def _serve(target: str, log_format: str) -> None:
     if first is None:
         return
     sanctions = _SANCTIONS.decode(first)
+    store = open_store_answering(target, replies)
+    if store is None:
+        return
     encoder = msgspec.msgpack.Encoder()
     try:
-        store = open_store(target)
-    except StoreError as exc:
-        send_message(replies, encoder.encode(str(exc)))
-        return
-    try:
         supervisor = Supervisor(store, lambda: default_monitors(sanctions))
-        # On the supervisor's thread, the only one writing replies after this first one.
+        # On the supervisor's thread, the only one writing replies after the answer.
         supervisor.on_alerts(lambda alerts: send_message(replies, encoder.encode(list(alerts))))
-        send_message(replies, encoder.encode(None))
         supervisor.start()
         try:
             while requests.read1(_READ_BYTES):

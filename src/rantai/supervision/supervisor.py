@@ -53,7 +53,7 @@ import msgspec
 
 from rantai.core.block import Header, Receipt
 from rantai.core.claims import Claim, find_claim
-from rantai.core.encoding import decode
+from rantai.core.encoding import decode, known_decoder
 from rantai.core.records import Party, party_key
 from rantai.core.state import StateView, namespace_type
 from rantai.node.node import CommittedBlock, Node, wall_clock_ms
@@ -77,6 +77,7 @@ STATE_CACHE_MAX: Final = 200_000  # decoded state entries the monitors keep betw
 CHECKPOINT_INTERVAL_S: Final = 300.0
 
 log = logging.getLogger(__name__)
+_decode_receipt: Final = known_decoder(Receipt)
 _UNREAD: Final = object()  # a key the state cache has not read yet
 
 
@@ -416,12 +417,14 @@ class Supervisor:
             with self._announced_lock:
                 block = self._announced.pop(height, None)
             if block is None:
-                stored = self.store.get_block(height)
+                stored = self.store.get_outcome(height)
                 if stored is None:
                     raise StoreError(f"block {height} is missing below head {head}")
+                # The node's own canonical bytes: the re-encoding check would only pass
+                # (`rantai verify` is what checks stored bytes).
                 block = _Block(
                     decode(stored.header, Header),
-                    tuple(decode(tx.receipt, Receipt) for tx in stored.txs),
+                    tuple(map(_decode_receipt, stored.receipts)),
                     stored.state_changes,
                 )
             yield block
