@@ -1,8 +1,8 @@
 """The AML monitors in a process of their own, beside the node's.
 
-In the node's process the monitors hold its one interpreter lock for ~10 µs a transfer, and
-at a million accounts that lock, not the cores, is what bounds throughput
-(docs/decisions/supervision-process.md). The ``Supervisor`` already reads committed blocks
+In the node's process the monitors held its one interpreter lock for ~10 µs a transfer,
+where that lock can bind before the cores do (at a million accounts on session 9's machine;
+docs/decisions/supervision-process.md). The ``Supervisor`` already reads committed blocks
 from the store when it was not handed them, and writes only its own tables, so it runs here
 unchanged on a store connection of its own; the node's process keeps a ``Supervisor`` that
 is never started, for reading and reviewing alerts.
