@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.node.harness import market, new_node, send
+from tests.node.test_orphans import alive
 from tests.regulated import BASIS, EVIDENCE
 from tests.support import GENESIS_MS, key_of
 
@@ -320,12 +321,12 @@ def wait_for_alerts(store: Store, count: int) -> list[AlertRecord]:
 
 
 def test_the_process_runs_the_default_monitors_with_the_sanctions_list(node: Node) -> None:
-    """The child gets the list (inv-2 lives in KP, which it names), records the alert in the
-    store, reports it to this process, and writes a checkpoint when it stops."""
+    """The child gets the list (inv-2 lives in KP, which it names), is woken by the commit
+    (it would not poll for a minute), records the alert in the store, reports it to this
+    process, and writes a checkpoint when it stops."""
     assert node.store_target is not None
-    supervision = SupervisionProcess(
-        node.store_target, load_sanctions_list(SANCTIONS_SAMPLE), "json"
-    )
+    sanctions = load_sanctions_list(SANCTIONS_SAMPLE)
+    supervision = SupervisionProcess(node.store_target, sanctions, "json", poll_s=60)
     reported: list[AlertRecord] = []
     supervision.on_alerts(reported.extend)
     detach = supervision.attach(node)
@@ -341,8 +342,8 @@ def test_the_process_runs_the_default_monitors_with_the_sanctions_list(node: Nod
             assert time.monotonic() < deadline
             time.sleep(0.01)
         assert reported == [alert]
-        time.sleep(0.3)  # a child that failed on a block it was sent has ended by now
-        assert supervision.pid == pid
+        time.sleep(0.3)  # a child that failed after its write would have ended by now
+        assert supervision.pid == pid  # not a crash and a restart
     finally:
         detach()
         supervision.stop()
@@ -361,7 +362,12 @@ def test_a_killed_process_is_started_again_and_misses_nothing(node: Node) -> Non
         first = supervision.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
-        # Committed while no child runs: the next one reads it from the store.
+        deadline = time.monotonic() + 10
+        while supervision.pid == first:  # until the reader thread has seen it end
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        # Committed while no child runs (the next starts a second later): it reads the store.
+        assert supervision.pid is None and not alive(first)
         assert send(node, [transfer("inv-0", "inv-2", 10)]) == [codes.OK]
         [alert] = wait_for_alerts(node.store, 1)
         assert (alert.monitor, alert.height) == ("high_risk_jurisdiction", node.store.head_height())
@@ -371,7 +377,7 @@ def test_a_killed_process_is_started_again_and_misses_nothing(node: Node) -> Non
         supervision.stop()
 
 
-def test_a_store_the_process_cannot_open_is_refused(tmp_path: Path) -> None:
+def test_a_store_the_process_cannot_open_is_refused() -> None:
     supervision = SupervisionProcess("postgresql://127.0.0.1:1/none", None, "json")
     with pytest.raises(StoreError):
         supervision.start()

@@ -38,6 +38,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from rantai.cli.demo import run_embedded_demo
+from rantai.core.errors import InvariantError
 from rantai.logs import RequestLogMiddleware, configure_logging, saved_logging
 from rantai.node.collector import quiet_collector
 from rantai.node.datadir import ChainFiles, init_chain, open_node
@@ -189,12 +190,10 @@ def _serve(
 
     # The monitors run in a process of their own, beside this one's interpreter lock
     # (docs/decisions/supervision-process.md); this supervisor only reads and reviews alerts.
+    if node.store_target is None:  # node.start() needed it for the writer process already
+        raise InvariantError("rantai up needs the node's store target")
     supervisor = Supervisor(node.store, lambda: default_monitors(sanctions))
-    supervision = (
-        None
-        if node.store_target is None
-        else SupervisionProcess(node.store_target, sanctions, log_format)
-    )
+    supervision = SupervisionProcess(node.store_target, sanctions, log_format)
     app = create_app(node, supervisor=supervisor, supervision=supervision, demo_logins=demo_logins)
     app.add_middleware(RequestLogMiddleware)
     config = uvicorn.Config(

@@ -7,14 +7,14 @@ from the store when it was not handed them, and writes only its own tables, so i
 unchanged on a store connection of its own; the node's process keeps a ``Supervisor`` that
 is never started, for reading and reviewing alerts.
 
-The child is ``python -m rantai.supervision.process TARGET LOG_FORMAT``, a plain child
-process (as the block writer: ``multiprocessing`` would import the parent's main module
-again). Its stdin: first one message (``rantai.node.framing``) with the sanctions list or
-``None``; then single wake-up bytes, one per committed block (lost ones cost nothing: the
-supervisor also looks for new blocks every second). End of input makes it write what it
-fed, save a checkpoint and exit. Its stdout: a first message, ``None`` once the store is
-open or the ``StoreError`` text; then one message per write of alerts (a list of
-``AlertRecord``), which the parent hands to its listeners (the API's metrics).
+The child is ``python -m rantai.supervision.process TARGET LOG_FORMAT POLL_S``, a plain
+child process (as the block writer: ``multiprocessing`` would import the parent's main
+module again). Its stdin: first one message (``rantai.node.framing``) with the sanctions list
+or ``None``; then single wake-up bytes, one per committed block (lost ones cost nothing: the
+supervisor also looks for new blocks every POLL_S, a second by default). End of input makes
+it write what it fed, save a checkpoint and exit. Its stdout: a first message, ``None`` once
+the store is open or the ``StoreError`` text; then one message per write of alerts (a list
+of ``AlertRecord``), which the parent hands to its listeners (the API's metrics).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from rantai.node.orphans import exit_with_parent
 from rantai.store.base import AlertRecord, StoreError
 from rantai.supervision.monitors import default_monitors
 from rantai.supervision.sanctions import SanctionsList
-from rantai.supervision.supervisor import Supervisor
+from rantai.supervision.supervisor import POLL_S, Supervisor
 
 __all__ = ["SupervisionProcess"]
 
@@ -71,8 +71,15 @@ class SupervisionProcess:
     resumes from what the store says was supervised, as after a restart of the node.
     """
 
-    def __init__(self, target: str, sanctions: SanctionsList | None, log_format: str) -> None:
-        self._command = [sys.executable, "-m", __name__, target, log_format]
+    def __init__(
+        self,
+        target: str,
+        sanctions: SanctionsList | None,
+        log_format: str,
+        poll_s: float = POLL_S,
+    ) -> None:
+        # poll_s: how often the child looks for blocks without a wake-up (tests lengthen it).
+        self._command = [sys.executable, "-m", __name__, target, log_format, str(poll_s)]
         self._sanctions = msgspec.msgpack.encode(sanctions)
         self._listeners: list[AlertListener] = []
         self._process: subprocess.Popen[bytes] | None = None
@@ -121,12 +128,13 @@ class SupervisionProcess:
         process = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert process.stdin is not None and process.stdout is not None
         try:
-            send_message(process.stdin, self._sanctions)
+            with contextlib.suppress(BrokenPipeError):  # it ended: its answer says so
+                send_message(process.stdin, self._sanctions)
             receive_answer(process.stdout, "supervision process")
-        except (OSError, StoreError) as exc:
+        except StoreError:
             _close(process)
             process.stdout.close()
-            raise StoreError(str(exc)) from exc
+            raise
         os.set_blocking(process.stdin.fileno(), False)
         with self._wake_lock:
             self._process, self._wake_fd = process, process.stdin.fileno()
@@ -152,18 +160,22 @@ class SupervisionProcess:
             self._end_child()
             log.error("the supervision process ended; starting it again",
                       extra={"exit_code": process.returncode})  # fmt: skip
-            while not self._stopping.wait(RESTART_WAIT_S):
-                try:
-                    self._spawn()
-                except StoreError:
-                    log.exception("the supervision process could not start; retrying")
-                    continue
-                if self._stopping.is_set():  # stop() ran meanwhile and missed this child
-                    self._end_child()
-                    return
-                break
-            else:
+            if not self._respawn():
                 return
+
+    def _respawn(self) -> bool:
+        """Start another child, retrying every ``RESTART_WAIT_S``; False once stopping."""
+        while not self._stopping.wait(RESTART_WAIT_S):
+            try:
+                self._spawn()
+            except StoreError:
+                log.exception("the supervision process could not start; retrying")
+                continue
+            if self._stopping.is_set():  # stop() ran meanwhile and missed this child
+                self._end_child()
+                return False
+            return True
+        return False
 
     def stop(self) -> None:
         """End the child after it wrote what it fed and saved a checkpoint."""
@@ -188,7 +200,7 @@ def _close(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _serve(target: str, log_format: str) -> None:
+def _serve(target: str, log_format: str, poll_s: float) -> None:
     # Ctrl-C reaches the whole process group; the node stops the supervision in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
@@ -207,7 +219,7 @@ def _serve(target: str, log_format: str) -> None:
         supervisor = Supervisor(store, lambda: default_monitors(sanctions))
         # On the supervisor's thread, the only one writing replies after the answer.
         supervisor.on_alerts(lambda alerts: send_message(replies, encoder.encode(list(alerts))))
-        supervisor.start()
+        supervisor.start(poll_s)
         try:
             while requests.read1(_READ_BYTES):
                 supervisor.notify()
@@ -218,4 +230,4 @@ def _serve(target: str, log_format: str) -> None:
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1], sys.argv[2])
+    _serve(sys.argv[1], sys.argv[2], float(sys.argv[3]))
