@@ -160,6 +160,31 @@ def test_empty_store_has_no_head_and_nothing_to_read(store: Store) -> None:
 # -- round trips --------------------------------------------------------------------------------
 
 
+def test_an_outcome_read_by_namespace_holds_only_their_changes(store: Store) -> None:
+    changes = {
+        "bal/a/X": b"1",
+        "claim/p/kyc/i": b"2",
+        "claim0/q": b"3",  # namespace "claim0": after every "claim/..." key, not in "claim"
+        "claimx/q": b"4",
+        "clai/q": b"5",
+        "party/p": None,  # a deletion is a change too
+        "trust/kyc": b"6",
+        "zzz/q": b"7",
+    }
+    store.commit_block(make_block(0, changes))
+
+    read = store.get_outcome(0, {"party", "claim"})
+    assert read is not None
+    assert read.state_changes == {"claim/p/kyc/i": b"2", "party/p": None}
+    assert list(read.state_changes) == ["claim/p/kyc/i", "party/p"]  # in key order
+    assert list(read.receipts) == [tx.receipt for tx in make_block(0, changes).txs]
+    everything = store.get_outcome(0)
+    assert everything is not None and everything.state_changes == changes
+    nothing = store.get_outcome(0, ())
+    assert nothing is not None and nothing.state_changes == {}
+    assert store.get_outcome(1, {"party"}) is None
+
+
 def test_blocks_txs_receipts_and_state_round_trip(store: Store) -> None:
     blocks = commit_two_blocks(store)
 

@@ -4,7 +4,7 @@ stopped, and a supervisor resumes from the store's checkpoint instead of from ge
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -142,9 +142,11 @@ class CountingStore(SqliteStore):
 
     blocks_read = 0
 
-    def get_outcome(self, height: int) -> OutcomeRecord | None:
+    def get_outcome(
+        self, height: int, namespaces: Collection[str] | None = None
+    ) -> OutcomeRecord | None:
         self.blocks_read += 1
-        return super().get_outcome(height)
+        return super().get_outcome(height, namespaces)
 
 
 def make_monitors(window_ms: int = 7 * DAY_MS) -> Callable[[], Sequence[Monitor]]:

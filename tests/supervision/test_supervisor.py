@@ -195,7 +195,9 @@ def test_announced_blocks_are_fed_without_reading_them_back(
     detach = supervisor.attach(node)
     read_back: list[int] = []
     get_outcome = node.store.get_outcome
-    monkeypatch.setattr(node.store, "get_outcome", lambda h: read_back.append(h) or get_outcome(h))
+    monkeypatch.setattr(
+        node.store, "get_outcome", lambda h, ns=None: read_back.append(h) or get_outcome(h, ns)
+    )
     try:
         send(node, [transfer("inv-0", "inv-1", 600_000), transfer("inv-0", "inv-2", 10)])
         send(node, [transfer("inv-1", "inv-0", 590_000)])

@@ -22,7 +22,7 @@ Tables (same names and meaning on every backend; see docs/decisions/storage.md):
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
@@ -160,8 +160,12 @@ class Store(Protocol):
         """The block at ``height`` with its txs (state_changes is read from state_log)."""
         ...
 
-    def get_outcome(self, height: int) -> OutcomeRecord | None:
-        """The header, receipts and state changes of the block at ``height``."""
+    def get_outcome(
+        self, height: int, namespaces: Collection[str] | None = None
+    ) -> OutcomeRecord | None:
+        """The header, receipts and state changes of the block at ``height``: the changes of
+        keys in ``namespaces`` only, when given (a key's namespace is its text before the
+        first ``/``)."""
         ...
 
     def iter_blocks(self, start_height: int = 0) -> Iterator[BlockRecord]:

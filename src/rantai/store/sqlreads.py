@@ -10,9 +10,10 @@ file, ``rantai.store.sqlitestate``); ``PostgresStore`` uses the ones here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, ClassVar, Final
 
+from rantai.core.errors import invariant
 from rantai.store.base import (
     INT64_MAX,
     SUPERVISED_HEIGHT_KEY,
@@ -33,6 +34,22 @@ CHANGE_COLUMNS: Final = "alert_id, seq, at_ms, actor, status, agency, reason"
 
 Row = tuple[Any, ...]
 Query = tuple[str, tuple[Any, ...]]
+
+
+def _changes_query(height: int, namespaces: Collection[str] | None) -> Query:
+    """A block's state changes in key order, of ``namespaces`` only when given."""
+    if namespaces is None:
+        return "SELECT key, value FROM state_log WHERE height = ? ORDER BY key", (height,)
+    if not namespaces:
+        return "SELECT key, value FROM state_log WHERE 1 = 0", ()
+    # Keys "<namespace>/..." lie in ["<namespace>/", "<namespace>0"): "0" follows "/".
+    ranges = " OR ".join(["(key >= ? AND key < ?)"] * len(namespaces))
+    params: list[Any] = [height]
+    for namespace in sorted(namespaces):
+        invariant("/" not in namespace and namespace != "", f"namespace {namespace!r}")
+        params += [f"{namespace}/", f"{namespace}0"]
+    sql = f"SELECT key, value FROM state_log WHERE height = ? AND ({ranges}) ORDER BY key"
+    return sql, tuple(params)
 
 
 def _bounded(value: int, low: int) -> int:
@@ -78,13 +95,18 @@ class SqlReads:
         changes: dict[str, bytes | None] = {key: value for key, value in change_rows}
         return BlockRecord(height, header_hash, header, certificate, txs, changes)
 
-    def get_outcome(self, height: int) -> OutcomeRecord | None:
+    def get_outcome(
+        self, height: int, namespaces: Collection[str] | None = None
+    ) -> OutcomeRecord | None:
         """The header, receipts (in index order) and state changes of the block at
-        ``height``: ``get_block`` without the envelopes, which are most of a block's bytes."""
+        ``height``: ``get_block`` without the envelopes, which are most of a block's bytes.
+        With ``namespaces``, only their keys' changes: one range of the (height, key) index
+        each, so the rows of other namespaces are never read."""
+        changes_sql, changes_params = _changes_query(height, namespaces)
         header_rows, receipt_rows, change_rows = self._fetch([
             ("SELECT header FROM blocks WHERE height = ?", (height,)),
             ("SELECT receipt FROM txs WHERE height = ? ORDER BY tx_index", (height,)),
-            ("SELECT key, value FROM state_log WHERE height = ? ORDER BY key", (height,)),
+            (changes_sql, changes_params),
         ])  # fmt: skip
         if not header_rows:
             return None

@@ -51,7 +51,7 @@ __all__ = [
 REPORT_BLOCKS_MAX: Final = 20_000  # measured: ~0.5 s per 1,000 blocks of 20 transfers
 TRADE_EVENTS: Final = ("transfer", "settlement_leg")
 FOREVER_MS: Final = 2**63 - 1
-CLAIM_PREFIXES: Final = ("claim/", "trust/")  # the state a party's counting claims depend on
+CLAIM_NAMESPACES: Final = ("claim", "trust")  # the state a party's counting claims depend on
 
 
 class RangeTooLong(ValueError):
@@ -110,9 +110,10 @@ def _first_at_or_after(store: Store, at_ms: int, head: int) -> int:
 def _blocks(
     store: Store, first: int, last: int
 ) -> Iterator[tuple[Header, list[Receipt], Collection[str]]]:
-    """Each block's header, receipts and the state keys it changed."""
+    """Each block's header, receipts and the claim and trust keys it changed."""
     for height in range(first, last + 1):
-        block = store.get_outcome(height)  # the envelopes, most of a block's bytes, unread
+        # The envelopes, most of a block's bytes, and its other changes stay unread.
+        block = store.get_outcome(height, CLAIM_NAMESPACES)
         if block is None:
             raise LookupError(f"no block at {height}")
         receipts = [decode(raw, Receipt) for raw in block.receipts]
@@ -172,7 +173,7 @@ def read_flows(
     flows: list[FlowMovement] = []
     known: dict[str, tuple[PartyGroups, int]] = {}  # party -> (groups, valid until, ms)
     for header, receipts, changed in _blocks(store, first, last):
-        if any(key.startswith(CLAIM_PREFIXES) for key in changed):
+        if changed:
             known.clear()
         ctx: StoreContext | None = None
         for m in _movements_in(header, receipts, instrument):

@@ -54,8 +54,9 @@ import msgspec
 from rantai.core.block import Header, Receipt
 from rantai.core.claims import Claim, find_claim
 from rantai.core.encoding import decode, known_decoder
+from rantai.core.errors import invariant
 from rantai.core.records import Party, party_key
-from rantai.core.state import StateView, namespace_type
+from rantai.core.state import StateView, namespace_of, namespace_type
 from rantai.node.node import CommittedBlock, Node, wall_clock_ms
 from rantai.store.base import AlertChange, AlertRecord, Store, StoreError
 from rantai.supervision.events import movements_of
@@ -79,6 +80,11 @@ CHECKPOINT_INTERVAL_S: Final = 300.0
 log = logging.getLogger(__name__)
 _decode_receipt: Final = known_decoder(Receipt)
 _UNREAD: Final = object()  # a key the state cache has not read yet
+# What a monitor reads of the ledger state (``StoreContext``): parties' names, claims and the
+# issuers trusted for each topic. Blocks are read from the store with these namespaces'
+# changes only: a block's other changes (balances, holdings, nonces: all of a transfer's)
+# could not touch the state cache.
+READ_NAMESPACES: Final = frozenset({"claim", "party", "trust"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +136,7 @@ class _Block:
 
     header: Header
     receipts: Sequence[Receipt]
-    changes: Mapping[str, bytes | None]
+    changes: Mapping[str, bytes | None]  # those of READ_NAMESPACES, at least
 
 
 class _StateAt(Mapping[str, Any]):
@@ -157,6 +163,7 @@ class _StateAt(Mapping[str, Any]):
         # most of what the monitors read (an untrusted topic, a claim not issued) is absent.
         value = self._cache.get(key, _UNREAD)
         if value is _UNREAD:
+            invariant(namespace_of(key) in READ_NAMESPACES, f"monitors read {key!r}")
             raw = self._store.get_state_at(key, self._height)
             value = self._cache[key] = None if raw is None else decode(raw, namespace_type(key))
         return default if value is None else value
@@ -417,7 +424,7 @@ class Supervisor:
             with self._announced_lock:
                 block = self._announced.pop(height, None)
             if block is None:
-                stored = self.store.get_outcome(height)
+                stored = self.store.get_outcome(height, READ_NAMESPACES)
                 if stored is None:
                     raise StoreError(f"block {height} is missing below head {head}")
                 # The node's own canonical bytes: the re-encoding check would only pass
