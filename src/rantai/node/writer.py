@@ -60,6 +60,9 @@ class WriterProcess:
             stdout=subprocess.PIPE,
         )
         self._encoder = msgspec.msgpack.Encoder()
+        # Encoded into one buffer, reused: a group is megabytes at a million accounts, and a
+        # new buffer each time took fresh pages from the kernel for every group.
+        self._buffer = bytearray()
         try:
             self._answer()
         except StoreError:
@@ -72,7 +75,8 @@ class WriterProcess:
         if stdin is None:
             raise StoreError("the writer process is closed")
         try:
-            send_message(stdin, self._encoder.encode(list(blocks)))
+            self._encoder.encode_into(list(blocks), self._buffer)
+            send_message(stdin, self._buffer)
         except OSError as exc:
             raise StoreError(f"the writer process is gone: {exc}") from exc
         self._answer()
