@@ -42,14 +42,18 @@ def _changes_query(height: int, namespaces: Collection[str] | None) -> Query:
         return "SELECT key, value FROM state_log WHERE height = ? ORDER BY key", (height,)
     if not namespaces:
         return "SELECT key, value FROM state_log WHERE 1 = 0", ()
-    # Keys "<namespace>/..." lie in ["<namespace>/", "<namespace>0"): "0" follows "/".
-    ranges = " OR ".join(["(key >= ? AND key < ?)"] * len(namespaces))
-    params: list[Any] = [height]
+    # Keys "<namespace>/..." lie in ["<namespace>/", "<namespace>0"): "0" follows "/". One
+    # SELECT a range, so that each is a seek of the (height, key) index: with the ranges
+    # OR-ed in one WHERE, SQLite scanned the whole height.
+    ranges = " UNION ALL ".join(
+        ["SELECT key, value FROM state_log WHERE height = ? AND key >= ? AND key < ?"]
+        * len(namespaces)
+    )
+    params: list[Any] = []
     for namespace in sorted(namespaces):
         invariant("/" not in namespace and namespace != "", f"namespace {namespace!r}")
-        params += [f"{namespace}/", f"{namespace}0"]
-    sql = f"SELECT key, value FROM state_log WHERE height = ? AND ({ranges}) ORDER BY key"
-    return sql, tuple(params)
+        params += [height, f"{namespace}/", f"{namespace}0"]
+    return f"{ranges} ORDER BY key", tuple(params)
 
 
 def _bounded(value: int, low: int) -> int:
