@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from rantai.core.errors import InvariantError
 from rantai.store import BlockRecord, Store, StoreError, TxRecord, open_store
 from rantai.store.base import AccessLogRecord, AlertChange, AlertRecord
 from rantai.store.migrations import MIGRATIONS, SCHEMA_VERSION, Migration
@@ -183,6 +184,9 @@ def test_an_outcome_read_by_namespace_holds_only_their_changes(store: Store) -> 
     nothing = store.get_outcome(0, ())
     assert nothing is not None and nothing.state_changes == {}
     assert store.get_outcome(1, {"party"}) is None
+    for bad in ("claim/p", ""):  # not a namespace: a caller's mistake, not a query to run
+        with pytest.raises(InvariantError):
+            store.get_outcome(0, {bad})
 
 
 def test_blocks_txs_receipts_and_state_round_trip(store: Store) -> None:
