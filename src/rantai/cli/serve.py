@@ -50,8 +50,6 @@ if TYPE_CHECKING:
 from rantai.supervision import (
     SanctionsList,
     SanctionsListError,
-    Supervisor,
-    default_monitors,
     load_sanctions_list,
 )
 
@@ -189,12 +187,12 @@ def _serve(
     from rantai.supervision.process import SupervisionProcess  # noqa: PLC0415
 
     # The monitors run in a process of their own, beside this one's interpreter lock
-    # (docs/decisions/supervision-process.md); this supervisor only reads and reviews alerts.
+    # (docs/decisions/supervision-process.md); the app's own supervisor only reads and
+    # reviews alerts.
     if node.store_target is None:  # node.start() needed it for the writer process already
         raise InvariantError("rantai up needs the node's store target")
-    supervisor = Supervisor(node.store, lambda: default_monitors(sanctions))
     supervision = SupervisionProcess(node.store_target, sanctions, log_format)
-    app = create_app(node, supervisor=supervisor, supervision=supervision, demo_logins=demo_logins)
+    app = create_app(node, supervision=supervision, demo_logins=demo_logins)
     app.add_middleware(RequestLogMiddleware)
     config = uvicorn.Config(
         app,

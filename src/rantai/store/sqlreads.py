@@ -45,7 +45,7 @@ def _changes_query(height: int, namespaces: Collection[str] | None) -> Query:
     # Keys "<namespace>/..." lie in ["<namespace>/", "<namespace>0"): "0" follows "/". One
     # SELECT a range, so that each is a seek of the (height, key) index: with the ranges
     # OR-ed in one WHERE, SQLite scanned the whole height.
-    ranges = " UNION ALL ".join(
+    selects = " UNION ALL ".join(
         ["SELECT key, value FROM state_log WHERE height = ? AND key >= ? AND key < ?"]
         * len(namespaces)
     )
@@ -53,7 +53,7 @@ def _changes_query(height: int, namespaces: Collection[str] | None) -> Query:
     for namespace in sorted(namespaces):
         invariant("/" not in namespace and namespace != "", f"namespace {namespace!r}")
         params += [height, f"{namespace}/", f"{namespace}0"]
-    return f"{ranges} ORDER BY key", tuple(params)
+    return f"{selects} ORDER BY key", tuple(params)
 
 
 def _bounded(value: int, low: int) -> int:
@@ -90,7 +90,7 @@ class SqlReads:
             ("SELECT header_hash, header, certificate FROM blocks WHERE height = ?", (height,)),
             ("SELECT tx_id, height, tx_index, envelope, receipt FROM txs"
              " WHERE height = ? ORDER BY tx_index", (height,)),
-            ("SELECT key, value FROM state_log WHERE height = ? ORDER BY key", (height,)),
+            _changes_query(height, None),
         ])  # fmt: skip
         if not header_rows:
             return None
