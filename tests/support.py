@@ -6,11 +6,13 @@ from typing import Any
 
 from rantai.core import codes
 from rantai.core.block import Receipt
+from rantai.core.holdings import holding
 from rantai.core.ids import account_id
 from rantai.core.kinds.genesis import Genesis, GenesisAgency, GenesisParty
 from rantai.core.kinds.instruments import CreateInstrument, Mint
 from rantai.core.kinds.parties import RegisterParty
 from rantai.core.ledger import BlockOutcome, Ledger
+from rantai.core.state import StateView
 from rantai.core.tx import SignedTx, TxBody, build_envelope, check_envelope
 from rantai.crypto.hashing import sha256
 from rantai.crypto.keys import SigningKey
@@ -77,6 +79,10 @@ class Chain:
     def balance(self, account: str, instrument: str) -> int:
         value: int = self.ledger.values.get(f"bal/{account}/{instrument}", 0)
         return value
+
+    def holding(self, party: str, instrument: str) -> int:
+        """``party``'s units across its accounts, as the tracked-holding rules read them."""
+        return holding(StateView(self.ledger.values), instrument, party)
 
     def register(
         self, party: str, roles: tuple[str, ...] = ("investor",), kind: str = "person"

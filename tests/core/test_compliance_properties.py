@@ -148,17 +148,24 @@ def _body(kind: str, a: str, b: str, units: int) -> tuple[str, TxBody] | None:
 
 def _check_counts(ledger: Ledger) -> None:
     per_party: dict[str, int] = defaultdict(int)
+    accounts: dict[str, set[str]] = defaultdict(set)
     suffix = f"/{INSTRUMENT}"
     for key, value in ledger.values.items():
         if key.startswith("bal/") and key.endswith(suffix):
             assert value > 0
-            per_party[account_owner(key[len("bal/") : -len(suffix)])] += value
+            account = key[len("bal/") : -len(suffix)]
+            per_party[account_owner(account)] += value
+            accounts[account_owner(account)].add(account)
     assert ledger.values.get(f"holders/{INSTRUMENT}", 0) == len(per_party)
-    tracked = {
-        key.split("/")[2]: value
-        for key, value in ledger.values.items()
-        if key.startswith(f"holding/{INSTRUMENT}/")
-    }
+    tracked: dict[str, int] = {}
+    for key, value in ledger.values.items():
+        if key.startswith(f"holding/{INSTRUMENT}/"):
+            party = key.split("/")[2]
+            if isinstance(value, str):  # names the one account holding all of it
+                assert accounts[party] == {value}
+                tracked[party] = ledger.values[f"bal/{value}{suffix}"]
+            else:  # the sum across accounts
+                tracked[party] = value
     assert tracked == dict(per_party)
 
 

@@ -161,7 +161,8 @@ def test_forced_transfer_past_freezes_and_rules(chain: Regulated) -> None:
     forced = next(e for e in receipt.events if e.name == "forced_transfer")
     assert forced.attrs["holder"] == "alice"
     assert (chain.balance(A, INSTRUMENT), chain.balance(B, INSTRUMENT)) == (750, 250)
-    assert chain.value(f"holding/{INSTRUMENT}/bob") == 250
+    assert chain.holding("bob", INSTRUMENT) == 250
+    assert chain.value(f"holding/{INSTRUMENT}/bob") == B  # all of it in one account
 
 
 def test_failed_execution_rejects_the_approval_and_keeps_the_proposal_open(

@@ -142,7 +142,33 @@ def test_max_balance_per_identity_across_accounts(chain: Regulated) -> None:
     refuse(chain, 1, codes.RULE_MAX_BALANCE, B, A)
     # Between one identity's own accounts the holding does not change: no limit applies.
     assert chain.run("alice", Transfer(A, second, INSTRUMENT, 600, "")).code == codes.OK
-    assert chain.value(f"holding/{INSTRUMENT}/alice") == 1_000
+    assert chain.holding("alice", INSTRUMENT) == 1_000
+    assert chain.value(f"holding/{INSTRUMENT}/alice") == 1_000  # across two accounts: the sum
+
+
+def test_a_holding_names_its_one_account_until_a_second_one_holds(chain: Regulated) -> None:
+    chain.instrument((MaxHolders(10),))
+    holding = f"holding/{INSTRUMENT}/alice"
+    assert chain.mint(A, 500).code == codes.OK
+    assert chain.value(holding) == A  # all of alice's units in one account
+    assert chain.mint(B, 100).code == codes.OK
+    assert send(chain, 200, A, B) == codes.OK
+    # Both hold in one account before and after: the transfer writes no holding.
+    assert not [k for k in chain.outcomes[-1].changes if k.startswith("holding/")]
+    assert (chain.holding("alice", INSTRUMENT), chain.holding("bob", INSTRUMENT)) == (300, 300)
+    assert chain.run("alice", OpenAccount("second", "own")).code == codes.OK
+    second = account_id("alice", "second")
+    assert send(chain, 100, B, second) == codes.OK
+    assert chain.value(holding) == 400  # two accounts now: the sum
+    assert send(chain, 300, A, B) == codes.OK
+    assert chain.value(holding) == 100  # the sum stays until alice holds nothing
+    assert chain.value(f"holders/{INSTRUMENT}") == 2
+    assert send(chain, 100, second, B) == codes.OK
+    assert chain.value(holding) is None
+    assert chain.value(f"holders/{INSTRUMENT}") == 1
+    assert send(chain, 600, B, A) == codes.OK  # bob empties his account as alice comes back
+    assert (chain.value(holding), chain.value(f"holding/{INSTRUMENT}/bob")) == (A, None)
+    assert chain.value(f"holders/{INSTRUMENT}") == 1
 
 
 def test_max_holders_counts_identities_incrementally(chain: Regulated) -> None:

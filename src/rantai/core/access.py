@@ -131,7 +131,7 @@ def credit(
     if tracked is None:
         tracked = is_tracked(view, instrument)
     if tracked:
-        track_holding(view, instrument, account_owner(account), amount)
+        track_holding(view, instrument, account_owner(account), account, amount)
 
 
 def debit(
@@ -157,4 +157,4 @@ def debit(
     if tracked is None:
         tracked = is_tracked(view, instrument)
     if tracked:
-        track_holding(view, instrument, account_owner(account), -amount)
+        track_holding(view, instrument, account_owner(account), account, -amount)

@@ -1,15 +1,23 @@
 """Per-identity holdings and holder counts, kept incrementally by ``credit`` and ``debit``.
 
 An instrument whose policy is *tracked* (its rules were set before its first mint; see
-``rantai.core.rules``) keeps, for every party, the sum of its balances across all of its
-accounts, and the number of parties whose sum is positive. ``credit`` and ``debit`` are the
-only balance writers and update both in the same transaction, so the counts are exact from
-the first block of the instrument's life, and no rule ever scans balances.
+``rantai.core.rules``) keeps, for every party, what it holds across all of its accounts, and
+the number of parties holding more than zero. ``credit`` and ``debit`` are the only balance
+writers and update both in the same transaction, so the counts are exact from the first
+block of the instrument's life, and no rule ever scans balances.
 
 | key | value |
 |---|---|
-| ``holding/<instrument>/<party>`` | int: the party's units across its accounts (absent: 0) |
+| ``holding/<instrument>/<party>`` | str: the one account holding all of the party's units; |
+| | int: their sum, once two or more accounts have held some (absent: 0) |
 | ``holders/<instrument>`` | int: parties holding more than zero (absent: 0) |
+
+Most parties hold an instrument in one account. Naming that account, rather than repeating
+its balance, means a transfer between two such holders writes no holding at all: the key
+changes only when the party starts or stops holding, or comes to hold in a second account
+(it then keeps the sum until it holds nothing). At a million accounts each changed key costs
+~7 us across the state tree, the block's log and the fold, and a transfer's changes went from
+five to three (docs/decisions/compliance.md).
 
 An omnibus account counts for its owner (the custodian), as one holder.
 """
@@ -17,6 +25,7 @@ An omnibus account counts for its owner (the custodian), as one holder.
 from __future__ import annotations
 
 from rantai.core.errors import invariant
+from rantai.core.records import balance_key
 from rantai.core.state import StateView, register_namespace
 
 __all__ = ["holder_count", "holders_key", "holding", "holding_key", "track_holding"]
@@ -30,10 +39,19 @@ def holders_key(instrument: str) -> str:
     return f"holders/{instrument}"
 
 
+def _balance(view: StateView, account: str, instrument: str) -> int:
+    value: int | None = view.get(balance_key(account, instrument))
+    return 0 if value is None else value
+
+
 def holding(view: StateView, instrument: str, party: str) -> int:
     """Units of ``instrument`` that ``party`` holds across its accounts (tracked only)."""
-    value: int | None = view.get(holding_key(instrument, party))
-    return 0 if value is None else value
+    value: int | str | None = view.get(holding_key(instrument, party))
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return _balance(view, value, instrument)
+    return value
 
 
 def holder_count(view: StateView, instrument: str) -> int:
@@ -42,24 +60,43 @@ def holder_count(view: StateView, instrument: str) -> int:
     return 0 if value is None else value
 
 
-def track_holding(view: StateView, instrument: str, party: str, delta: int) -> None:
-    """Add ``delta`` (positive or negative) to ``party``'s holding and adjust the count."""
+def track_holding(view: StateView, instrument: str, party: str, account: str, delta: int) -> None:
+    """Record that ``account`` (``party``'s) has just moved by ``delta`` units (its balance
+    is already written) in ``party``'s holding, and adjust the count."""
     key = holding_key(instrument, party)
-    before: int = view.get(key) or 0
-    after = before + delta
-    invariant(after >= 0, f"holding of {party!r} in {instrument!r} would go negative")
-    if after:
-        view.put(key, after)
-    else:
-        view.delete(key)
-    if (before == 0) != (after == 0):
-        count = holder_count(view, instrument) + (1 if after else -1)
-        invariant(count >= 0, f"holder count of {instrument!r} would go negative")
-        if count:
-            view.put(holders_key(instrument), count)
+    held: int | str | None = view.get(key)
+    if held is None:
+        invariant(delta > 0, f"{party!r} holds no {instrument!r} to take from")
+        view.put(key, account)  # all of it in this account
+        _count(view, instrument, 1)
+    elif isinstance(held, str):
+        if held == account:
+            if not _balance(view, account, instrument):
+                view.delete(key)
+                _count(view, instrument, -1)
+            # else: still all in this account; nothing to write
         else:
-            view.delete(holders_key(instrument))
+            # All was in ``held``, so this account had none: it can only have received.
+            invariant(delta > 0, f"{account!r} holds no {instrument!r} to take from")
+            view.put(key, _balance(view, held, instrument) + delta)
+    else:
+        after = held + delta
+        invariant(after >= 0, f"holding of {party!r} in {instrument!r} would go negative")
+        if after:
+            view.put(key, after)
+        else:
+            view.delete(key)
+            _count(view, instrument, -1)
 
 
-register_namespace("holding", int)
+def _count(view: StateView, instrument: str, change: int) -> None:
+    count = holder_count(view, instrument) + change
+    invariant(count >= 0, f"holder count of {instrument!r} would go negative")
+    if count:
+        view.put(holders_key(instrument), count)
+    else:
+        view.delete(holders_key(instrument))
+
+
+register_namespace("holding", int | str)
 register_namespace("holders", int)
