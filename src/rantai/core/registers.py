@@ -61,9 +61,21 @@ class StateIndex:
 
     @classmethod
     def build(cls, keys: Iterable[str]) -> StateIndex:
-        index = cls()
+        """The index of a state's ``keys`` (each once, in any order).
+
+        Sorted once at the end: adding six million keys one by one, each after a membership
+        test, took a fifth of a node's start-up at a million accounts."""
+        holders: dict[str, list[str]] = {}
+        scannable: list[str] = []
         for key in keys:
-            index.update(key, present=True)
+            if key.startswith(BALANCE_PREFIX):
+                account, instrument = balance_parts(key)
+                holders.setdefault(instrument, []).append(account)
+            elif is_scannable(key):
+                scannable.append(key)
+        index = cls()
+        index._holders = {instrument: SortedList(a) for instrument, a in holders.items()}
+        index._keys = SortedList(scannable)
         return index
 
     def update(self, key: str, *, present: bool) -> None:
