@@ -14,7 +14,7 @@ from __future__ import annotations
 from rantai.core import codes, limits
 from rantai.core.agents import is_agent
 from rantai.core.errors import Rejection, invariant
-from rantai.core.holdings import track_holding
+from rantai.core.holdings import balance, track_holding
 from rantai.core.ids import account_owner
 from rantai.core.record_dates import snapshot_before_change
 from rantai.core.records import (
@@ -101,12 +101,6 @@ def has_role(party: Party, role: str) -> bool:
     return role in party.roles
 
 
-def balance(view: StateView, account: str, instrument: str) -> int:
-    """Units of ``instrument`` in ``account``, in minor units (0 when none)."""
-    value: int | None = view.get(balance_key(account, instrument))
-    return 0 if value is None else value
-
-
 def is_tracked(view: StateView, instrument: str) -> bool:
     """Whether ``instrument``'s holdings and holder count are kept (``rantai.core.rules``)."""
     policy = view.get(policy_key(instrument))
@@ -131,7 +125,7 @@ def credit(
     if tracked is None:
         tracked = is_tracked(view, instrument)
     if tracked:
-        track_holding(view, instrument, account_owner(account), account, amount)
+        track_holding(view, instrument, account_owner(account), account, current, current + amount)
 
 
 def debit(
@@ -157,4 +151,4 @@ def debit(
     if tracked is None:
         tracked = is_tracked(view, instrument)
     if tracked:
-        track_holding(view, instrument, account_owner(account), account, -amount)
+        track_holding(view, instrument, account_owner(account), account, current, current - amount)

@@ -28,7 +28,7 @@ from rantai.core.errors import invariant
 from rantai.core.records import balance_key
 from rantai.core.state import StateView, register_namespace
 
-__all__ = ["holder_count", "holders_key", "holding", "holding_key", "track_holding"]
+__all__ = ["balance", "holder_count", "holders_key", "holding", "holding_key", "track_holding"]
 
 
 def holding_key(instrument: str, party: str) -> str:
@@ -39,7 +39,9 @@ def holders_key(instrument: str) -> str:
     return f"holders/{instrument}"
 
 
-def _balance(view: StateView, account: str, instrument: str) -> int:
+def balance(view: StateView, account: str, instrument: str) -> int:
+    """Units of ``instrument`` in ``account``, in minor units (0 when none). Here, not in
+    ``rantai.core.access`` (which offers it too): a named holding is read through it."""
     value: int | None = view.get(balance_key(account, instrument))
     return 0 if value is None else value
 
@@ -50,7 +52,7 @@ def holding(view: StateView, instrument: str, party: str) -> int:
     if value is None:
         return 0
     if isinstance(value, str):
-        return _balance(view, value, instrument)
+        return balance(view, value, instrument)
     return value
 
 
@@ -60,30 +62,31 @@ def holder_count(view: StateView, instrument: str) -> int:
     return 0 if value is None else value
 
 
-def track_holding(view: StateView, instrument: str, party: str, account: str, delta: int) -> None:
-    """Record that ``account`` (``party``'s) has just moved by ``delta`` units (its balance
-    is already written) in ``party``'s holding, and adjust the count."""
+def track_holding(
+    view: StateView, instrument: str, party: str, account: str, before: int, after: int
+) -> None:
+    """Record in ``party``'s holding that its ``account`` went from ``before`` to ``after``
+    units, and adjust the count."""
     key = holding_key(instrument, party)
     held: int | str | None = view.get(key)
     if held is None:
-        invariant(delta > 0, f"{party!r} holds no {instrument!r} to take from")
+        invariant(before == 0 < after, f"{party!r} holds no {instrument!r} to take from")
         view.put(key, account)  # all of it in this account
         _count(view, instrument, 1)
     elif isinstance(held, str):
-        if held == account:
-            if not _balance(view, account, instrument):
-                view.delete(key)
-                _count(view, instrument, -1)
-            # else: still all in this account; nothing to write
-        else:
+        if held != account:
             # All was in ``held``, so this account had none: it can only have received.
-            invariant(delta > 0, f"{account!r} holds no {instrument!r} to take from")
-            view.put(key, _balance(view, held, instrument) + delta)
+            invariant(before == 0, f"{account!r} held {instrument!r} beside {held!r}")
+            view.put(key, balance(view, held, instrument) + after)
+        elif not after:
+            view.delete(key)
+            _count(view, instrument, -1)
+        # else: still all in this account; nothing to write
     else:
-        after = held + delta
-        invariant(after >= 0, f"holding of {party!r} in {instrument!r} would go negative")
-        if after:
-            view.put(key, after)
+        total = held + after - before
+        invariant(total >= 0, f"holding of {party!r} in {instrument!r} would go negative")
+        if total:
+            view.put(key, total)
         else:
             view.delete(key)
             _count(view, instrument, -1)

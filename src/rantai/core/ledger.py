@@ -35,9 +35,9 @@ from rantai.crypto._hashing import hashed_changes
 from rantai.crypto.hashing import ZERO_DIGEST, sha256
 from rantai.crypto.smt import StateTree
 
-__all__ = ["BlockOutcome", "Ledger", "state_path"]
+__all__ = ["BlockOutcome", "Ledger", "state_path", "tree_leaves"]
 
-LEAF_CHUNK: Final = 10_000  # keys hashed per call when a ledger loads
+LEAF_CHUNK: Final = 10_000  # keys hashed per call by tree_leaves
 
 
 def state_path(key: str) -> bytes:
@@ -104,7 +104,7 @@ class Ledger:
         ledger = cls(values)
         values = ledger.values
         values.load(items)
-        ledger.tree = StateTree.build(_leaves(values))
+        ledger.tree = StateTree.build(tree_leaves(values.raw_items()))
         ledger.index = StateIndex.build(values)
         if ledger.tree.root != head.state_root:
             raise InvariantError(
@@ -224,16 +224,17 @@ class Ledger:
         return header
 
 
-def _leaves(values: StateValues) -> Iterator[tuple[bytes, bytes]]:
-    """Every key's tree path and leaf digest, hashed in C a chunk at a time: a generator, as
-    at millions of keys a list of pairs would outweigh the tree (and hashing each key and
-    value in Python was a fifth of a node's start-up at a million accounts)."""
-    pairs = values.raw_items()
+def tree_leaves(pairs: Iterable[tuple[str, bytes]]) -> Iterator[tuple[bytes, bytes]]:
+    """The state tree's ``(path, leaf digest)`` of each stored ``(key, value)``, hashed in C a
+    chunk at a time (as ``state_path`` and ``sha256`` would, per key, in Python: a fifth of a
+    node's start-up at a million accounts). A generator: at millions of keys a list of pairs
+    would outweigh the tree."""
+    items = iter(pairs)
     while True:
-        chunk: dict[str, bytes | None] = dict(islice(pairs, LEAF_CHUNK))
+        chunk: dict[str, bytes | None] = dict(islice(items, LEAF_CHUNK))
         if not chunk:
             return
-        # No value is None (raw_items yields present keys), so no digest is.
+        # No value is None (only stored values come in), so no digest is.
         yield from cast("dict[bytes, bytes]", hashed_changes(chunk)).items()
 
 

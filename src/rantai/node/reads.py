@@ -24,9 +24,8 @@ from typing import Any, Generic, TypeVar
 from rantai.core.block import Header
 from rantai.core.encoding import decode
 from rantai.core.errors import InvariantError
-from rantai.core.ledger import state_path
+from rantai.core.ledger import state_path, tree_leaves
 from rantai.core.records import Instrument, Party, balance_key, instrument_key, party_key
-from rantai.crypto.hashing import sha256
 from rantai.crypto.merkle import inclusion_proof
 from rantai.crypto.smt import StateProof, StateTree
 from rantai.node.indexes import parse_balance_key
@@ -124,8 +123,7 @@ class Reader:
             if tree is not None:
                 self._past.move_to_end(height)
                 return tree
-        leaves = ((state_path(k), sha256(v)) for k, v in self.node.store.iter_state_at(height))
-        tree = StateTree.build(leaves)
+        tree = StateTree.build(tree_leaves(self.node.store.iter_state_at(height)))
         if tree.root != header.state_root:
             raise InvariantError(f"state log at {height} does not give the header's state root")
         with self._past_lock:
