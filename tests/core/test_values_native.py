@@ -24,7 +24,7 @@ from rantai.core._values import NativeValueTable
 
 Pair = tuple[str, bytes | None]
 
-SLOT_BYTES = 16  # a 64-bit hash and an entry pointer
+SLOT_BYTES = 8  # an entry's address and 16 bits of its key's hash
 ENTRY_HEADER = 8  # the key's and the value's 32-bit lengths
 
 
@@ -172,6 +172,60 @@ def test_growth_and_backward_shift_deletion_at_scale() -> None:
     for key in keys:
         assert table.get(key) == (b"back" + key.encode() if key in gone_set else values[key])
     assert not any(f"bal/h{i:07d}:main/BENCH-SUKUK" in table for i in range(100_000, 100_500))
+
+
+_MASK64 = 2**64 - 1
+
+
+def key_hash(key: str) -> int:
+    """``hash_key`` of ``_values.c`` in Python: what decides a key's home slot and tag."""
+    data = key.encode()
+    state = 0xCBF29CE484222325 ^ (len(data) * 0xFF51AFD7ED558CCD & _MASK64)
+    for start in range(0, len(data), 8):
+        state = (state ^ int.from_bytes(data[start : start + 8], "little")) * 0x9E3779B97F4A7C15
+        state &= _MASK64
+        state ^= state >> 32
+    state = (state ^ state >> 30) * 0xBF58476D1CE4E5B9 & _MASK64
+    state = (state ^ state >> 27) * 0x94D049BB133111EB & _MASK64
+    return state ^ state >> 31
+
+
+def test_keys_sharing_a_home_slot_and_a_hash_tag_stay_apart() -> None:
+    # A slot keeps only the top 16 bits of its key's hash: two keys with the same home slot
+    # (the low bits) and the same tag are told apart by their entries' keys.
+    homes_of_8 = {}
+    for i in range(200_000):
+        key = f"k{i}"
+        digest = key_hash(key)
+        first = homes_of_8.setdefault((digest & 7, digest >> 48), key)
+        if first != key:
+            second = key
+            break
+    else:
+        pytest.fail("no two keys share a home slot and a tag")
+    table = NativeValueTable()
+    table.update([(first, b"1")])
+    assert table.get(second) is None and second not in table  # the tag matches, the key not
+    table.update([(second, b"2")])
+    assert (table.get(first), table.get(second)) == (b"1", b"2")
+    assert list(table) == [first, second]  # linear probing: the second in the next slot
+    table.update([(first, None)])  # the second shifts back: its home found from its key
+    assert (table.get(first), table.get(second)) == (None, b"2")
+    assert list(table) == [second]
+    table.update([(first, b"3")])
+    assert (table.get(first), table.get(second)) == (b"3", b"2")
+
+
+def test_the_hash_in_python_is_the_tables() -> None:
+    # Six keys with distinct home slots in the first array (8 slots): iteration follows them.
+    keys: dict[int, str] = {}
+    for i in range(1_000):
+        keys.setdefault(key_hash(f"k{i}") & 7, f"k{i}")
+        if len(keys) == 6:
+            break
+    table = NativeValueTable()
+    table.update((key, b"") for key in keys.values())
+    assert list(table) == [keys[home] for home in sorted(keys)]
 
 
 def _operations() -> list[list[Pair]]:

@@ -1,8 +1,12 @@
 /* The ledger state's encoded values, in C: str keys -> bytes values at about a fifth of the
 memory a dict of decoded objects takes.
 
-An open-addressing hash table with linear probing over a power-of-two array of slots, each a
-64-bit hash and a pointer to an entry (16 bytes); an empty slot has no entry. An entry is one
+An open-addressing hash table with linear probing over a power-of-two array of slots. A slot
+is 8 bytes: the entry's address in its low 48 bits and the top 16 bits of the key's hash
+above them (a tag, so that a probe reads an entry only on a likely match); 0 is empty. The
+full hash is not kept: growing the array and shifting entries back after a delete hash their
+keys again. At six million keys that halves the array (64 MiB, not 128) and its doubling
+past 6,291,456 keys (to 128 MiB, not 256, beside the old one while moving). An entry is one
 malloc: the key's UTF-8 length, the value's length, then the key's bytes and the value's
 bytes. The table grows x2 past a load of 3/4; a delete frees its entry and shifts the run
 behind it back (no tombstones), so lookups never wade through dead slots. The array does not
@@ -64,10 +68,12 @@ typedef struct {
 #define ENTRY_SIZE(key_length, value_length) \
     (offsetof(Entry, bytes) + (size_t)(key_length) + (size_t)(value_length))
 
-typedef struct {
-    uint64_t hash;
-    Entry *entry; /* NULL: the slot is empty */
-} Slot;
+/* 0: empty; else an entry's address (below 2^48, as user-space addresses are on the 64-bit
+   machines CPython runs on; new_entry refuses any other) with the hash's tag above it. */
+typedef uint64_t Slot;
+#define ADDRESS_BITS 48
+#define ADDRESS_MASK ((UINT64_C(1) << ADDRESS_BITS) - 1)
+_Static_assert(sizeof(uintptr_t) <= sizeof(uint64_t), "an address fits in a slot");
 
 typedef struct {
     PyObject_HEAD
@@ -144,6 +150,18 @@ static uint64_t hash_key(const char *key, size_t length) {
 
 /* ---- the table ---- */
 
+static inline Entry *slot_entry(Slot slot) { return (Entry *)(uintptr_t)(slot & ADDRESS_MASK); }
+
+static inline uint64_t slot_tag(Slot slot) { return slot >> ADDRESS_BITS; }
+
+static inline Slot make_slot(uint64_t hash, const Entry *entry) {
+    return (hash >> ADDRESS_BITS) << ADDRESS_BITS | (uint64_t)(uintptr_t)entry;
+}
+
+static inline uint64_t entry_hash(const Entry *entry) {
+    return hash_key(entry->bytes, entry->key_length);
+}
+
 static inline int entry_has_key(const Entry *entry, const char *key, size_t length) {
     return entry->key_length == length && memcmp(entry->bytes, key, length) == 0;
 }
@@ -154,13 +172,14 @@ static Py_ssize_t find_slot(const Table *table, uint64_t hash, const char *key, 
         return -1;
     }
     size_t mask = table->capacity - 1;
+    uint64_t tag = hash >> ADDRESS_BITS;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
-        const Slot *slot = &table->slots[i];
-        if (slot->entry == NULL) {
+        Slot slot = table->slots[i];
+        if (slot == 0) {
             return -1;
         }
-        /* The full hash first: the entry, another cache miss, is read only on a likely match. */
-        if (slot->hash == hash && entry_has_key(slot->entry, key, length)) {
+        /* The tag first: the entry, another cache miss, is read only on a likely match. */
+        if (slot_tag(slot) == tag && entry_has_key(slot_entry(slot), key, length)) {
             return (Py_ssize_t)i;
         }
     }
@@ -170,11 +189,10 @@ static Py_ssize_t find_slot(const Table *table, uint64_t hash, const char *key, 
 static inline void place(Slot *slots, size_t capacity, uint64_t hash, Entry *entry) {
     size_t mask = capacity - 1;
     size_t i = hash & mask;
-    while (slots[i].entry != NULL) {
+    while (slots[i] != 0) {
         i = (i + 1) & mask;
     }
-    slots[i].hash = hash;
-    slots[i].entry = entry;
+    slots[i] = make_slot(hash, entry);
 }
 
 /* Empty slot `hole` and shift back the entries after it that probing would no longer reach:
@@ -182,16 +200,15 @@ static inline void place(Slot *slots, size_t capacity, uint64_t hash, Entry *ent
 static void remove_slot(Table *table, size_t hole) {
     size_t mask = table->capacity - 1;
     Slot *slots = table->slots;
-    for (size_t i = (hole + 1) & mask; slots[i].entry != NULL; i = (i + 1) & mask) {
-        size_t home = slots[i].hash & mask;
+    for (size_t i = (hole + 1) & mask; slots[i] != 0; i = (i + 1) & mask) {
+        size_t home = entry_hash(slot_entry(slots[i])) & mask;
         /* Distances going forward, wrapping: home..i against hole..i. */
         if (((i - home) & mask) >= ((i - hole) & mask)) {
             slots[hole] = slots[i];
             hole = i;
         }
     }
-    slots[hole].entry = NULL;
-    slots[hole].hash = 0;
+    slots[hole] = 0;
 }
 
 /* A zeroed slot array. A large one is put on 2 MiB pages where the kernel allows it: a get
@@ -214,6 +231,9 @@ static Slot *alloc_slots(size_t capacity) {
     return calloc(capacity, sizeof(Slot));
 }
 
+/* How far ahead reserve prefetches the entries it moves. */
+#define RESIZE_AHEAD 16
+
 /* Make room for `count` keys within the 3/4 load; 0, or -1 if out of memory (table as it
    was). Entries are moved in slot order, so the new layout follows from the old one. */
 static int reserve(Table *table, size_t count) {
@@ -231,9 +251,16 @@ static int reserve(Table *table, size_t count) {
     if (slots == NULL) {
         return -1;
     }
+    /* Each entry's key is hashed again: at millions of keys the entries are cold, so each
+       is fetched RESIZE_AHEAD slots ahead of its turn, to overlap the misses. */
     for (size_t i = 0; i < table->capacity; i++) {
-        if (table->slots[i].entry != NULL) {
-            place(slots, capacity, table->slots[i].hash, table->slots[i].entry);
+        if (i + RESIZE_AHEAD < table->capacity && table->slots[i + RESIZE_AHEAD] != 0) {
+            __builtin_prefetch(slot_entry(table->slots[i + RESIZE_AHEAD]));
+        }
+        Slot slot = table->slots[i];
+        if (slot != 0) {
+            const Entry *entry = slot_entry(slot);
+            place(slots, capacity, entry_hash(entry), (Entry *)entry);
         }
     }
     free(table->slots);
@@ -245,6 +272,10 @@ static int reserve(Table *table, size_t count) {
 
 static Entry *new_entry(const Item *item) {
     Entry *entry = malloc(ENTRY_SIZE(item->key_length, item->value_length));
+    if (entry != NULL && ((uint64_t)(uintptr_t)entry & ~ADDRESS_MASK) != 0) {
+        free(entry); /* an address a slot cannot hold: as if out of memory */
+        entry = NULL;
+    }
     if (entry != NULL) {
         entry->key_length = (uint32_t)item->key_length;
         entry->value_length = (uint32_t)item->value_length;
@@ -295,7 +326,7 @@ static Entry *lookup(const Table *table, PyObject *key, int *failed) {
     }
     Py_ssize_t i = find_slot(table, hash_key(bytes, length), bytes, length);
     Py_XDECREF(holder);
-    return i < 0 ? NULL : table->slots[i].entry;
+    return i < 0 ? NULL : slot_entry(table->slots[i]);
 }
 
 /* ---- the Python type ---- */
@@ -318,7 +349,7 @@ static PyObject *table_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 
 static void table_dealloc(Table *table) {
     for (size_t i = 0; i < table->capacity; i++) {
-        free(table->slots[i].entry);
+        free(slot_entry(table->slots[i]));
     }
     free(table->slots);
     Py_TYPE(table)->tp_free((PyObject *)table);
@@ -524,9 +555,9 @@ static int prepare(Table *table, Item *items, Py_ssize_t count) {
                 __builtin_prefetch(&table->slots[items[i + PREFETCH_AHEAD].hash & mask]);
             }
             if (i + PREFETCH_AHEAD / 2 < count) {
-                const Slot *ahead = &table->slots[items[i + PREFETCH_AHEAD / 2].hash & mask];
-                if (ahead->entry != NULL) {
-                    __builtin_prefetch(ahead->entry);
+                Slot ahead = table->slots[items[i + PREFETCH_AHEAD / 2].hash & mask];
+                if (ahead != 0) {
+                    __builtin_prefetch(slot_entry(ahead));
                 }
             }
         }
@@ -534,7 +565,7 @@ static int prepare(Table *table, Item *items, Py_ssize_t count) {
             continue;
         }
         Py_ssize_t slot = find_slot(table, item->hash, item->key, item->key_length);
-        item->found = slot < 0 ? NULL : table->slots[slot].entry;
+        item->found = slot < 0 ? NULL : slot_entry(table->slots[slot]);
         if (item->value == NULL) {
             item->action = item->found ? ACT_DELETE : ACT_NONE;
         } else if (item->found == NULL) {
@@ -596,7 +627,7 @@ static void apply(Table *table, Item *items, Py_ssize_t count) {
             break;
         case ACT_SWAP:
             slot = find_slot(table, item->hash, item->key, item->key_length);
-            table->slots[slot].entry = item->fresh;
+            table->slots[slot] = make_slot(item->hash, item->fresh);
             table->entry_bytes += ENTRY_SIZE(item->key_length, item->value_length) -
                                   ENTRY_SIZE(found->key_length, found->value_length);
             free(found);
@@ -607,7 +638,8 @@ static void apply(Table *table, Item *items, Py_ssize_t count) {
             /* A shrinking realloc that fails leaves the larger block, which still fits. */
             Entry *resized = realloc(found, ENTRY_SIZE(item->key_length, item->value_length));
             if (resized != NULL) {
-                table->slots[slot].entry = found = resized;
+                table->slots[slot] = make_slot(item->hash, resized);
+                found = resized;
             }
             found->value_length = (uint32_t)item->value_length;
             memcpy(found->bytes + found->key_length, item->value, item->value_length);
@@ -679,7 +711,7 @@ static PyObject *table_to_bytes(Table *table, PyObject *unused) {
     size_t lead = 0;
     int before_gap = 1; /* still in the slots before the first empty one */
     for (size_t i = 0; i < table->capacity; i++) {
-        const Entry *entry = table->slots[i].entry;
+        const Entry *entry = slot_entry(table->slots[i]);
         if (entry == NULL) {
             before_gap = 0;
             continue;
@@ -703,7 +735,7 @@ static PyObject *table_to_bytes(Table *table, PyObject *unused) {
     store_u64(out + 16, (uint64_t)lead);
     out += HEADER_SIZE;
     for (size_t i = 0; i < table->capacity; i++) {
-        const Entry *entry = table->slots[i].entry;
+        const Entry *entry = slot_entry(table->slots[i]);
         if (entry == NULL) {
             continue;
         }
@@ -979,9 +1011,9 @@ static PyObject *iterator_next(TableIterator *iterator) {
         return NULL;
     }
     for (size_t i = iterator->position; i < table->capacity; i++) {
-        if (table->slots[i].entry != NULL) {
+        if (table->slots[i] != 0) {
             iterator->position = i + 1;
-            return decode_key(table->slots[i].entry);
+            return decode_key(slot_entry(table->slots[i]));
         }
     }
     iterator->position = table->capacity;
