@@ -67,7 +67,8 @@ _COUNTRY: Final = re.compile(r"[A-Z]{2}")
 _KYC_LEVEL: Final = re.compile(r"[1-9]")
 
 
-class Claim(msgspec.Struct, frozen=True, array_like=True):
+# Untracked by the cyclic collector, as rantai.core.records says why.
+class Claim(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One issuer's attestation on one topic about one party."""
 
     topic: str

@@ -1,4 +1,5 @@
-"""The cyclic garbage collector's settings for long runs: ``rantai up`` and ``rantai verify``.
+"""The cyclic garbage collector's settings for long runs: ``rantai up`` (its own process, its
+block writer's and its monitors') and ``rantai verify``.
 
 A node or an audit holds its state decoded in memory (the decoded cache, the indexes, the
 monitors), and every collection of the oldest generation walks all of it: measured in
@@ -9,6 +10,9 @@ collected every 20,000 container allocations instead of 700: nearly all of a req
 block's objects are freed by reference counting before that, so the collector runs far less
 often for the same garbage (measured: collector time down from ~3 s to ~0.7 s over the
 bench's e2e phase; ``Ledger.stage_block`` at a million accounts, 76 -> 60 us a transfer).
+In the monitors' process, at a million accounts, full collections walked their per-party
+windows: 12 of ~40 ms each in 200,000 transfers, ~0.6 s of collector time in all, ~0.1 s
+with these settings (and their windows untracked: ``rantai.supervision.monitors``).
 """
 
 from __future__ import annotations

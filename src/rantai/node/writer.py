@@ -29,6 +29,7 @@ from typing import Final
 
 import msgspec
 
+from rantai.node.collector import quiet_collector
 from rantai.node.framing import (
     open_store_answering,
     receive_answer,
@@ -109,13 +110,14 @@ def _serve(target: str) -> None:
     if store is None:
         return
     try:
-        while (message := receive_message(requests)) is not None:
-            try:
-                store.commit_blocks(_GROUP.decode(message))
-            except StoreError as exc:
-                send_answer(replies, str(exc))
-            else:
-                send_answer(replies, None)
+        with quiet_collector():
+            while (message := receive_message(requests)) is not None:
+                try:
+                    store.commit_blocks(_GROUP.decode(message))
+                except StoreError as exc:
+                    send_answer(replies, str(exc))
+                else:
+                    send_answer(replies, None)
     finally:
         store.close()
 

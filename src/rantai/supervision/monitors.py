@@ -323,8 +323,9 @@ class VelocityConfig:
     parties_max: int = PARTIES_MAX
 
 
-@dataclass(slots=True)
-class _Outflow:
+class _Outflow(msgspec.Struct, gc=False):
+    # Not tracked by the cyclic collector (it refers to no container but a dict of ints):
+    # a hundred thousand of them otherwise made every full collection walk them all.
     first_window: int
     totals: dict[int, int]  # window index -> outflow in it (the last history_windows + 1)
     fired_window: int = -1

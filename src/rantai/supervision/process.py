@@ -33,6 +33,7 @@ from typing import Final, cast
 import msgspec
 
 from rantai.logs import configure_logging
+from rantai.node.collector import quiet_collector
 from rantai.node.framing import (
     open_store_answering,
     receive_answer,
@@ -219,12 +220,13 @@ def _serve(target: str, log_format: str, poll_s: float) -> None:
         supervisor = Supervisor(store, lambda: default_monitors(sanctions))
         # On the supervisor's thread, the only one writing replies after the answer.
         supervisor.on_alerts(lambda alerts: send_message(replies, encoder.encode(list(alerts))))
-        supervisor.start(poll_s)
-        try:
-            while requests.read1(_READ_BYTES):
-                supervisor.notify()
-        finally:
-            supervisor.stop()
+        with quiet_collector():
+            supervisor.start(poll_s)
+            try:
+                while requests.read1(_READ_BYTES):
+                    supervisor.notify()
+            finally:
+                supervisor.stop()
     finally:
         store.close()
 
