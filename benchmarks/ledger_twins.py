@@ -1,8 +1,10 @@
 """Two or more ledgers over one chain, fed the same blocks in turn: an A/B of the decoded
-cache's size that the machine's drift cannot tilt.
+cache's size (and of its doorkeeper: a size ending in ``:open`` admits every record) that
+the machine's drift cannot tilt.
 
     .venv/bin/python benchmarks/ledger_twins.py --accounts 10000 --caches 131072,8192
     .venv/bin/python benchmarks/ledger_twins.py --data CHAIN --accounts N --caches ...
+    .venv/bin/python benchmarks/ledger_twins.py --data CHAIN --caches 131072:open,131072
 
 On a shared virtual machine the same blocks can take 43 or 71 µs of CPU a transfer from
 one 20-second stretch to the next, and two runs of one build differ by ~15 %: separate
@@ -45,7 +47,15 @@ CLIENT_RUN = 500
 STAGED_MAX = 2
 
 
-def load_ledgers(data: Path, caches: list[int]) -> list[Ledger]:
+def parse_cache(text: str) -> tuple[int, bool]:
+    """``"131072"`` or ``"131072:open"``: the size, and whether the doorkeeper is on."""
+    size, _, mode = text.partition(":")
+    if mode not in ("", "open"):
+        raise SystemExit(f"--caches: {text!r}: a size, or a size then ':open'")
+    return int(size), mode != "open"
+
+
+def load_ledgers(data: Path, caches: list[tuple[int, bool]]) -> list[Ledger]:
     store = open_store(ChainFiles(data).store_target())
     try:
         height = store.head_height()
@@ -53,7 +63,10 @@ def load_ledgers(data: Path, caches: list[int]) -> list[Ledger]:
         if stored is None:
             raise SystemExit(f"{data}: no chain")
         head = decode(stored[1], Header)
-        return [Ledger.load(store.iter_state(), head, StateValues(cache_max=c)) for c in caches]
+        return [
+            Ledger.load(store.iter_state(), head, StateValues(cache_max=c, doorkeeper=d))
+            for c, d in caches
+        ]
     finally:
         store.close()
 
@@ -101,7 +114,7 @@ def main() -> None:
     parser.add_argument("--caches", default="131072,8192", help="decoded cache sizes, first = base")
     parser.add_argument("--data", type=Path, help="an existing bench chain of --accounts")
     args = parser.parse_args()
-    caches = [int(size) for size in args.caches.split(",")]
+    caches = [parse_cache(text) for text in args.caches.split(",")]
     with tempfile.TemporaryDirectory(prefix="rantai-twins-") as tmp:
         data = args.data
         if data is None:
@@ -116,10 +129,10 @@ def main() -> None:
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     per_ledger = run(ledgers, txs)
     base = per_ledger[0]
-    for size, times in zip(caches, per_ledger, strict=True):
+    for (size, door), times in zip(caches, per_ledger, strict=True):
         paired = [t - b for t, b in zip(times, base, strict=True)]
         print(
-            f"accounts {args.accounts} cache {size:>7}: "
+            f"accounts {args.accounts} cache {size:>7}{'' if door else ' open'}: "
             f"mean {statistics.mean(times):.1f} median {statistics.median(times):.1f} µs a "
             f"transfer; against the first: mean {statistics.mean(paired):+.2f} "
             f"median {statistics.median(paired):+.2f} ({len(paired)} blocks)"

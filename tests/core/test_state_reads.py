@@ -51,12 +51,36 @@ def test_the_cache_keeps_at_most_its_bound_and_drops_the_oldest_half() -> None:
     for i in range(4):
         assert reader.get(f"n/{i}") == i
     assert list(cache) == ["n/0", "n/1", "n/2", "n/3"]
-    assert reader.get("n/4") == 4  # full: n/0 and n/1 go first
+    assert reader.get("n/4") == 4  # full: a key missed for the first time stays out
+    assert list(cache) == ["n/0", "n/1", "n/2", "n/3"]
+    assert reader.get("n/4") == 4  # missed again: it comes in, and n/0 and n/1 go first
     assert list(cache) == ["n/2", "n/3", "n/4"]
     for i in range(5, 10):
-        reader.get(f"n/{i}")
+        assert reader.get(f"n/{i}") == reader.get(f"n/{i}") == i
         assert len(cache) <= 4
     assert "n/9" in cache
+
+
+def test_once_full_the_cache_takes_only_keys_missed_again() -> None:
+    # Keys read once (most reads at a million accounts) would each cost an insert and an
+    # eviction for no hit: once the cache has filled, only a second miss admits a key.
+    table = NativeValueTable()
+    table.update((f"n/{i}", i.to_bytes(3, "big")) for i in range(50_000))
+    cache: dict[str, Any] = {}
+    reader = DecodedReader(table, cache, lambda key: lambda raw: int.from_bytes(raw, "big"), 1_024)
+    for i in range(1_024):
+        assert reader.get(f"n/{i}") == i
+    assert len(cache) == 1_024  # not full before: every key came in
+    once = range(1_024, 20_000)
+    assert all(reader.get(f"n/{i}") == i for i in once)
+    assert not any(f"n/{i}" in cache for i in once)
+    assert list(cache) == [f"n/{i}" for i in range(1_024)]  # nothing evicted either
+    twice = range(30_000, 30_100)
+    for i in twice:
+        assert reader.get(f"n/{i}") == reader.get(f"n/{i}") == i
+    assert all(f"n/{i}" in cache for i in twice)  # the first of these evicted the oldest half
+    assert len(cache) == 512 + len(twice)
+    assert reader.get("n/30000") is cache["n/30000"]  # a hit now
 
 
 def test_one_decoder_per_namespace_looked_up_once() -> None:

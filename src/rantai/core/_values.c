@@ -1082,7 +1082,17 @@ in C a hit is one dict probe and no Python frame.
 A read that decodes keeps the GIL unless the decoder runs Python code; if the table was
 updated meanwhile (its generation moved), the record is returned but not cached, so a record
 decoded from bytes an update has since replaced never enters the cache. When the cache holds
-`cache_max` records its oldest half goes (insertion order): what is still hot comes back. */
+`cache_max` records its oldest half goes (insertion order): what is still hot comes back.
+
+Once the cache has been full, a decoded record enters it only if its key missed before,
+recently (a doorkeeper, as in TinyLFU): at a million accounts most misses are of keys read
+once in a long while (a transfer's parties, accounts, claims), and caching each cost an
+insert and later an eviction, for no hit. The doorkeeper is an array of as many 32-bit
+fingerprints of keys' str hashes as the next power of two from `cache_max`, one per slot:
+a miss whose fingerprint is in its key's slot is admitted (and the slot cleared); any other
+leaves its fingerprint there. While the cache has never filled (a state of fewer keys than
+`cache_max`, or the start of a run) every record is admitted, as before. What is cached
+changes which reads decode, never what a read returns. */
 
 typedef struct {
     PyObject_HEAD
@@ -1091,16 +1101,21 @@ typedef struct {
     PyObject *decoders;     /* dict: namespace -> callable(bytes) -> record */
     PyObject *find_decoder; /* callable(key) -> the decoder of key's namespace, or raises */
     Py_ssize_t cache_max;
+    int doorkeeper;   /* 0: every record is admitted (for measuring what the doorkeeper saves) */
+    uint32_t *door;   /* the doorkeeper's fingerprints, once the cache has filled; else NULL */
+    size_t door_mask; /* its slots - 1 */
 } Reader;
 
 static PyTypeObject ReaderType;
 
 static PyObject *reader_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"table", "cache", "find_decoder", "cache_max", NULL};
+    static char *names[] = {"table", "cache", "find_decoder", "cache_max", "doorkeeper", NULL};
     PyObject *table, *cache, *find_decoder;
     Py_ssize_t cache_max;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!On:DecodedReader", names, &TableType,
-                                     &table, &PyDict_Type, &cache, &find_decoder, &cache_max)) {
+    int doorkeeper = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!On|$p:DecodedReader", names, &TableType,
+                                     &table, &PyDict_Type, &cache, &find_decoder, &cache_max,
+                                     &doorkeeper)) {
         return NULL;
     }
     if (cache_max < 2) {
@@ -1121,6 +1136,13 @@ static PyObject *reader_new(PyTypeObject *type, PyObject *args, PyObject *kwargs
     reader->decoders = decoders;
     reader->find_decoder = Py_NewRef(find_decoder);
     reader->cache_max = cache_max;
+    reader->door = NULL;
+    reader->doorkeeper = doorkeeper;
+    reader->door_mask = 1;
+    while (reader->door_mask < (size_t)cache_max) {
+        reader->door_mask <<= 1;
+    }
+    reader->door_mask -= 1;
     return (PyObject *)reader;
 }
 
@@ -1142,6 +1164,7 @@ static int reader_clear(Reader *reader) {
 
 static void reader_dealloc(Reader *reader) {
     PyObject_GC_UnTrack(reader);
+    PyMem_Free(reader->door);
     reader_clear(reader);
     Py_TYPE(reader)->tp_free((PyObject *)reader);
 }
@@ -1190,6 +1213,30 @@ static int evict_oldest_half(PyObject *cache) {
     return failed ? -1 : 0;
 }
 
+/* Whether the full cache takes the record of `key` (see above): 1, 0, or -1 with an
+   exception. The first call allocates the doorkeeper. */
+static int door_admits(Reader *reader, PyObject *key) {
+    if (reader->door == NULL) {
+        reader->door = PyMem_Calloc(reader->door_mask + 1, sizeof(uint32_t));
+        if (reader->door == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    Py_hash_t hash = PyObject_Hash(key); /* a str caches it: the cache's probe made it */
+    if (hash == -1) {
+        return -1;
+    }
+    uint32_t *slot = &reader->door[(size_t)hash & reader->door_mask];
+    uint32_t fingerprint = (uint32_t)((uint64_t)hash >> 32) | 1u; /* 0 marks an empty slot */
+    if (*slot == fingerprint) {
+        *slot = 0;
+        return 1;
+    }
+    *slot = fingerprint;
+    return 0;
+}
+
 static PyObject *reader_get(Reader *reader, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs < 1 || nargs > 2) {
         PyErr_SetString(PyExc_TypeError, "get(key, default=None)");
@@ -1226,6 +1273,16 @@ static PyObject *reader_get(Reader *reader, PyObject *const *args, Py_ssize_t na
     Py_DECREF(raw);
     if (value == NULL || table->generation != generation) {
         return value;
+    }
+    if (reader->doorkeeper &&
+        (reader->door != NULL || PyDict_GET_SIZE(reader->cache) >= reader->cache_max)) {
+        int admitted = door_admits(reader, key);
+        if (admitted <= 0) {
+            if (admitted < 0) {
+                Py_CLEAR(value);
+            }
+            return value;
+        }
     }
     if (PyDict_GET_SIZE(reader->cache) >= reader->cache_max &&
         evict_oldest_half(reader->cache) < 0) {

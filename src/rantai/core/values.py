@@ -56,12 +56,18 @@ class StateValues(Mapping[str, Any]):
         self,
         lock: AbstractContextManager[Any] | None = None,
         cache_max: int = DECODED_CACHE_MAX,
+        *,
+        doorkeeper: bool = True,
     ) -> None:
         self._table = NativeValueTable()
         self._cache_max = cache_max
         self._lock: AbstractContextManager[Any] = nullcontext() if lock is None else lock
         # The reader owns the cache of decoded records; apply refreshes it through the reader.
-        self._reader = DecodedReader(self._table, {}, _decoder_of_key, cache_max)
+        # Once full, the cache admits a record only on its key's second recent miss
+        # (``doorkeeper``; False admits every one, to measure the difference).
+        self._reader = DecodedReader(
+            self._table, {}, _decoder_of_key, cache_max, doorkeeper=doorkeeper
+        )
         self.direct_get: Callable[..., Any] = self._reader.get
         """``get`` itself, without a Python frame: what ``StateView`` calls."""
 
