@@ -13,10 +13,11 @@ import sys
 
 import pytest
 
-from rantai.bench.run import child_pids, process_tree_cpu_s
+from rantai.bench.run import PROCESS_KINDS, child_pids, cpu_by_process, process_tree_cpu_s
 
 FIGURES = (
     "e2e_tx_per_s",
+    "e2e_cpu_us_per_tx",
     "core_tx_per_s",
     "core_cpu_us_per_tx",
     "verify_per_s",
@@ -46,6 +47,11 @@ def test_quick_bench_prints_every_figure_as_the_last_json_line() -> None:
         assert isinstance(figures[name], int | float), name
         assert figures[name] > 0, (name, figures[name])
     assert figures["cpus"] >= 1
+    by_process = figures["e2e_cpu_us_per_tx_by_process"]
+    assert set(by_process) == set(PROCESS_KINDS)
+    # Every transfer is executed, committed and verified: those parts cannot read zero.
+    assert by_process["node"] > 0 and by_process["writer"] > 0 and by_process["verifiers"] > 0
+    assert sum(by_process.values()) == pytest.approx(figures["e2e_cpu_us_per_tx"], abs=0.5)
     assert set(figures["targets"]) == {
         "e2e_tx_per_s",
         "core_tx_per_s",
@@ -75,3 +81,23 @@ def test_process_tree_cpu_counts_a_living_grandchild() -> None:
             for grandchild in child_pids(child.pid):
                 os.kill(grandchild, 9)
             child.kill()
+
+
+def test_cpu_by_process_tells_the_block_writer_from_the_rest() -> None:
+    """A child whose command line names the block writer's module burns ~0.3 s: counted as
+    the writer's, not the node's or the verifiers'."""
+    burn = (
+        "# rantai.node.writer\nimport time\nend = time.process_time() + 0.3\n"
+        "while time.process_time() < end: pass\nprint('burnt', flush=True)\ntime.sleep(30)"
+    )
+    before = cpu_by_process(os.getpid())
+    with subprocess.Popen([sys.executable, "-c", burn], stdout=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "burnt\n"
+            after = cpu_by_process(os.getpid())
+        finally:
+            child.kill()
+    assert after["writer"] - before["writer"] >= 0.2
+    assert after["verifiers"] - before["verifiers"] < 0.1
+    assert after["monitors"] == before["monitors"]

@@ -115,22 +115,55 @@ def measure_verify(samples: int = VERIFY_SAMPLES) -> float:
     return samples / (time.perf_counter() - started)
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) used so far by process ``pid``, from /proc (Linux).
+
+    Raises:
+        OSError: the process has exited.
+    """
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # Fields after the command name (which may hold spaces) start at ")"; utime and stime
+    # are fields 14 and 15 of the whole line.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def process_tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user and system) used so far by process ``pid`` and its living
-    descendants, from /proc (Linux). A descendant that has exited is no longer counted, so
-    take both readings while the processes of interest live."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    """CPU seconds used so far by process ``pid`` and its living descendants. A descendant
+    that has exited is no longer counted, so take both readings while the processes of
+    interest live."""
+    total = 0.0
     for current in [pid, *descendant_pids(pid)]:
         try:
-            stat = Path(f"/proc/{current}/stat").read_text()
+            total += process_cpu_s(current)
         except OSError:
             continue  # exited meanwhile
-        # Fields after the command name (which may hold spaces) start at ")"; utime and
-        # stime are fields 14 and 15 of the whole line.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    return total
+
+
+# The processes of ``rantai up`` besides its own, by a mark in their command lines; any
+# other descendant belongs to the verifier pool (its forkserver and workers).
+_CHILD_KINDS: Final = (
+    (b"rantai.node.writer", "writer"),
+    (b"rantai.supervision.process", "monitors"),
+)
+PROCESS_KINDS: Final = ("node", "writer", "monitors", "verifiers")
+
+
+def cpu_by_process(root: int) -> dict[str, float]:
+    """CPU seconds so far of ``rantai up`` (process ``root``: "node") and of its living
+    descendants by kind: "writer" (the block writer), "monitors" (the AML monitors'
+    process), "verifiers" (the verifier pool)."""
+    totals = dict.fromkeys(PROCESS_KINDS, 0.0)
+    for pid in [root, *descendant_pids(root)]:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            seconds = process_cpu_s(pid)
+        except OSError:
+            continue  # exited meanwhile
+        marked = (kind for mark, kind in _CHILD_KINDS if mark in command)
+        totals["node" if pid == root else next(marked, "verifiers")] += seconds
+    return totals
 
 
 def child_pids(pid: int) -> list[int]:
@@ -236,8 +269,11 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run_clients(jobs: list[ClientJob]) -> list[ClientResult]:
-    """Run one process per job; start them together once all have signed."""
+def run_clients(
+    jobs: list[ClientJob], on_start: Callable[[], None] | None = None
+) -> list[ClientResult]:
+    """Run one process per job; start them together once all have signed (``on_start``
+    runs just before)."""
     context = multiprocessing.get_context("spawn")
     ready: Queue[int] = context.Queue()
     out: Queue[ClientResult] = context.Queue()
@@ -250,6 +286,8 @@ def run_clients(jobs: list[ClientJob]) -> list[ClientResult]:
         process.start()
     for _ in jobs:
         ready.get(timeout=WAIT_S)
+    if on_start is not None:
+        on_start()
     start.set()
     results = [out.get(timeout=WAIT_S) for _ in jobs]
     for process in processes:
@@ -278,18 +316,25 @@ def _latency(results: list[ClientResult]) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-def measure_e2e_max(url: str, phase: Phase) -> float:
-    """Committed-ok transfers per second over HTTP, clients sending as fast as answered."""
+def measure_e2e_max(url: str, phase: Phase, node_pid: int) -> tuple[float, dict[str, float]]:
+    """Committed-ok transfers per second over HTTP, clients sending as fast as answered;
+    and the CPU microseconds a transfer of ``rantai up`` (process ``node_pid``) by process,
+    from the clients' start (once they have signed) to their last answer."""
     jobs = [ClientJob(url, phase, c, E2E_CLIENTS, E2E_BATCH_TXS) for c in range(E2E_CLIENTS)]
-    rate, ok = _throughput(run_clients(jobs))
+    before: dict[str, float] = {}
+    results = run_clients(jobs, on_start=lambda: before.update(cpu_by_process(node_pid)))
+    after = cpu_by_process(node_pid)
+    rate, ok = _throughput(results)
     if ok != phase.count:
         raise RuntimeError(f"e2e phase: {ok} of {phase.count} committed ok")
-    return rate
+    return rate, {kind: (after[kind] - before[kind]) / ok * 1e6 for kind in PROCESS_KINDS}
 
 
-def measure_e2e(url: str, phase: Phase, seconds: float, progress: Progress) -> dict[str, float]:
+def measure_e2e(
+    url: str, node_pid: int, phase: Phase, seconds: float, progress: Progress
+) -> dict[str, Any]:
     """Max throughput over HTTP, then latency at half of it, paced, for ``seconds``."""
-    rate = measure_e2e_max(url, phase)
+    rate, cpu = measure_e2e_max(url, phase, node_pid)
     offered = rate / 2
     per_client = offered / E2E_CLIENTS
     batch = max(1, round(per_client * PACE_INTERVAL_S))
@@ -306,6 +351,7 @@ def measure_e2e(url: str, phase: Phase, seconds: float, progress: Progress) -> d
     not_ok = sum(txs - ok for r in results for _, _, txs, ok in r.batches)
     figures = {
         "e2e_tx_per_s": rate,
+        **_cpu_figures(cpu),
         "offered_tx_per_s": offered,
         "achieved_at_offered_tx_per_s": paced_rate,
         "p50_ms": p50,
@@ -313,6 +359,13 @@ def measure_e2e(url: str, phase: Phase, seconds: float, progress: Progress) -> d
         "not_ok_at_offered": not_ok,  # refused or not committed ok within the wait: should be 0
     }
     return figures
+
+
+def _cpu_figures(cpu: dict[str, float]) -> dict[str, Any]:
+    return {
+        "e2e_cpu_us_per_tx": sum(cpu.values()),
+        "e2e_cpu_us_per_tx_by_process": {kind: round(us, 1) for kind, us in cpu.items()},
+    }
 
 
 def catch_up_supervision(data: Path) -> float:
@@ -386,10 +439,15 @@ def run_bench(config: BenchConfig, progress: Progress = _quiet) -> dict[str, Any
         figures["node_start_s"] = server.start_s
         try:
             e2e_phase = core_phase if config.e2e_only else core_phase.after(count)
+            node_pid = server.process.pid
             if config.e2e_only:
-                figures["e2e_tx_per_s"] = measure_e2e_max(server.url, e2e_phase)
+                rate, cpu = measure_e2e_max(server.url, e2e_phase, node_pid)
+                figures["e2e_tx_per_s"] = rate
+                figures.update(_cpu_figures(cpu))
             else:
-                figures.update(measure_e2e(server.url, e2e_phase, config.seconds, progress))
+                figures.update(
+                    measure_e2e(server.url, node_pid, e2e_phase, config.seconds, progress)
+                )
             figures["rss_mb_max"] = server.rss_mb_max()
             figures["supervision_rss_mb_max"] = server.supervision_rss_mb_max()
         finally:

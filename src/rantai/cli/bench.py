@@ -66,6 +66,8 @@ def bench(
                 scaled = run_bench(BenchConfig(count, config.txs, config.seconds, workers, True))
                 figures["scale"][str(count)] = {
                     "e2e_tx_per_s": scaled["e2e_tx_per_s"],
+                    "e2e_cpu_us_per_tx": scaled["e2e_cpu_us_per_tx"],
+                    "e2e_cpu_us_per_tx_by_process": scaled["e2e_cpu_us_per_tx_by_process"],
                     "setup_s": scaled["setup_s"],
                     "rss_mb_max": scaled["rss_mb_max"],
                     "supervision_rss_mb_max": scaled["supervision_rss_mb_max"],
