@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from pathlib import Path
@@ -128,17 +128,20 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu_s(root: int) -> Iterator[tuple[int, float]]:
+    """``(pid, CPU seconds so far)`` of process ``root`` and each living descendant."""
+    for pid in [root, *descendant_pids(root)]:
+        try:
+            yield pid, process_cpu_s(pid)
+        except OSError:
+            continue  # exited meanwhile
+
+
 def process_tree_cpu_s(pid: int) -> float:
     """CPU seconds used so far by process ``pid`` and its living descendants. A descendant
     that has exited is no longer counted, so take both readings while the processes of
     interest live."""
-    total = 0.0
-    for current in [pid, *descendant_pids(pid)]:
-        try:
-            total += process_cpu_s(current)
-        except OSError:
-            continue  # exited meanwhile
-    return total
+    return sum(seconds for _, seconds in _tree_cpu_s(pid))
 
 
 # The processes of ``rantai up`` besides its own, by a mark in their command lines; any
@@ -155,10 +158,9 @@ def cpu_by_process(root: int) -> dict[str, float]:
     descendants by kind: "writer" (the block writer), "monitors" (the AML monitors'
     process), "verifiers" (the verifier pool)."""
     totals = dict.fromkeys(PROCESS_KINDS, 0.0)
-    for pid in [root, *descendant_pids(root)]:
+    for pid, seconds in _tree_cpu_s(root):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            seconds = process_cpu_s(pid)
         except OSError:
             continue  # exited meanwhile
         marked = (kind for mark, kind in _CHILD_KINDS if mark in command)
@@ -331,7 +333,7 @@ def measure_e2e_max(url: str, phase: Phase, node_pid: int) -> tuple[float, dict[
 
 
 def measure_e2e(
-    url: str, node_pid: int, phase: Phase, seconds: float, progress: Progress
+    url: str, phase: Phase, node_pid: int, seconds: float, progress: Progress
 ) -> dict[str, Any]:
     """Max throughput over HTTP, then latency at half of it, paced, for ``seconds``."""
     rate, cpu = measure_e2e_max(url, phase, node_pid)
@@ -446,7 +448,7 @@ def run_bench(config: BenchConfig, progress: Progress = _quiet) -> dict[str, Any
                 figures.update(_cpu_figures(cpu))
             else:
                 figures.update(
-                    measure_e2e(server.url, node_pid, e2e_phase, config.seconds, progress)
+                    measure_e2e(server.url, e2e_phase, node_pid, config.seconds, progress)
                 )
             figures["rss_mb_max"] = server.rss_mb_max()
             figures["supervision_rss_mb_max"] = server.supervision_rss_mb_max()
