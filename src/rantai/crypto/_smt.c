@@ -295,9 +295,24 @@ static void warm_walks(const Tree *tree, const Change *changes, int count) {
             int side = bit_at(changes[i].path, branch->depth);
             prefetch_node(tree, branch->child[!side]);
             at[i] = branch->child[side];
+            /* The next node too: the walk's next load, or the leaf the change will read. */
+            prefetch_node(tree, at[i]);
             moving++;
         }
     }
+}
+
+/* Set the value of the leaf at `path` if there is one, leaving `path`'s walk in `walk`: 1, or
+   0 with nothing changed when no leaf holds `path`. */
+static int set_existing(Tree *tree, const uint8_t *path, const uint8_t *value, uint32_t *walk,
+                        int *walk_length) {
+    uint32_t found = descend(tree, path, walk, walk_length);
+    if (found == NO_REF || memcmp(leaf_at(tree, found)->path, path, DIGEST_SIZE) != 0) {
+        return 0;
+    }
+    memcpy(leaf_at(tree, found)->value, value, DIGEST_SIZE);
+    mark_dirty(tree, walk, *walk_length);
+    return 1;
 }
 
 /* Set one leaf. The arenas must have room for one more leaf and one more branch. */
@@ -416,11 +431,9 @@ static uint32_t rehash(Tree *tree, uint32_t ref, int top, uint8_t out[DIGEST_SIZ
    touch: the subtree under the first branch deeper than `settled`, the number of leading bits
    `path` shares with the next change. Its nodes were just walked, so they are in cache; left
    to the final pass, most would have been evicted. Were a later change to reach it after all,
-   that change marks what it alters dirty again, as ever. */
-static void rehash_settled(Tree *tree, const uint8_t *path, int settled) {
-    uint32_t walk[PATH_BITS];
-    int walk_length;
-    descend(tree, path, walk, &walk_length);
+   that change marks what it alters dirty again, as ever. `walk` is `path`'s walk as the tree
+   now stands. */
+static void rehash_settled(Tree *tree, const uint32_t *walk, int walk_length, int settled) {
     for (int i = 0; i < walk_length; i++) {
         Branch *branch = branch_at(tree, walk[i]);
         if (branch->depth > settled) {
@@ -707,14 +720,24 @@ static void apply_changes(Tree *tree, Change *changes, Py_ssize_t count) {
         if (i % WARM_GROUP == 0) {
             warm_walks(tree, changes + i, (int)(count - i < WARM_GROUP ? count - i : WARM_GROUP));
         }
-        if (changes[i].remove) {
-            delete_leaf(tree, changes[i].path);
-        } else {
-            insert_leaf(tree, changes[i].path, changes[i].value);
+        const uint8_t *path = changes[i].path;
+        uint32_t walk[PATH_BITS];
+        int walk_length;
+        /* Most changes set a leaf that exists: one walk serves the change and the rehash. */
+        int reshaped = changes[i].remove || !set_existing(tree, path, changes[i].value, walk,
+                                                          &walk_length);
+        if (reshaped) {
+            if (changes[i].remove) {
+                delete_leaf(tree, path);
+            } else {
+                insert_leaf(tree, path, changes[i].value);
+            }
         }
         if (i + 1 < count) {
-            rehash_settled(tree, changes[i].path,
-                           first_difference(changes[i].path, changes[i + 1].path));
+            if (reshaped) {
+                descend(tree, path, walk, &walk_length);
+            }
+            rehash_settled(tree, walk, walk_length, first_difference(path, changes[i + 1].path));
         }
     }
     rehash_root(tree);
