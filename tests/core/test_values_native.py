@@ -109,9 +109,10 @@ def test_matches_a_dict_after_every_batch(
     assert table.memory_bytes() == 0
     for batch, form in zip(history, forms, strict=False):
         final = dict(batch)  # later pairs win
-        inserts = sum(1 for k, v in final.items() if v is not None and k not in model)
-        peak = max(peak, len(model) + inserts)
-        table.update(as_form(batch, form))
+        inserted = [k for k, v in final.items() if v is not None and k not in model]
+        peak = max(peak, len(model) + len(inserted))
+        reported = table.update_inserted(as_form(batch, form))
+        assert sorted(reported) == sorted(inserted)  # each once, however often it came
         for key, value in batch:
             if value is None:
                 model.pop(key, None)
@@ -147,6 +148,31 @@ def test_later_pairs_win_and_absent_deletes_change_nothing() -> None:
     assert list(table) == []
     table.update([])
     assert len(table) == 0
+
+
+def test_update_inserted_reports_the_keys_that_were_absent_in_order() -> None:
+    table = NativeValueTable()
+    table.update([("kept", b"1"), ("gone", b"2")])
+    reported = table.update_inserted(
+        [
+            ("new2", b"a"),
+            ("kept", b"b"),
+            ("gone", None),
+            ("new1", b"c"),
+            ("never", None),
+            ("new2", b"d"),
+            ("brief", b"e"),
+            ("brief", None),
+        ]
+    )
+    # A key set twice counts at its last pair; one set then deleted in the batch is not new.
+    assert reported == ["new1", "new2"]
+    assert sorted(table) == ["kept", "new1", "new2"]
+    assert table.update_inserted([("kept", b"z"), ("new1", None)]) == []
+    assert table.update([("x", b"1")]) is None
+    with pytest.raises(TypeError, match="item 1"):
+        table.update_inserted([("y", b"1"), ("z", 2)])  # type: ignore[list-item]
+    assert sorted(table) == ["kept", "new2", "x"]
 
 
 def test_growth_and_backward_shift_deletion_at_scale() -> None:

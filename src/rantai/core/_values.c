@@ -105,6 +105,7 @@ typedef struct {
     Entry *found; /* the key's entry before the batch, if any */
     Entry *fresh; /* ACT_INSERT and ACT_SWAP: the entry to put in */
     PyObject *holder; /* the key's surrogatepass encoding, when made; owned */
+    PyObject *key_object; /* the str key itself; borrowed */
     int action;
     int superseded; /* a later item of the batch has the same key */
 } Item;
@@ -388,6 +389,7 @@ static PyObject *table_get(Table *table, PyObject *key) {
    ValueError for a key or value past LENGTH_LIMIT) naming it. */
 static int read_item(PyObject *key, PyObject *value, Py_ssize_t index, Item *item) {
     item->holder = NULL;
+    item->key_object = key;
     if (!PyUnicode_Check(key)) {
         PyErr_Format(PyExc_TypeError, "value table update item %zd: the key is %.100s, not str",
                      index, Py_TYPE(key)->tp_name);
@@ -651,24 +653,51 @@ static void apply(Table *table, Item *items, Py_ssize_t count) {
     }
 }
 
-static PyObject *table_update(Table *table, PyObject *source) {
+/* The keys of `items` that were absent and are now set: a new list, or NULL. */
+static PyObject *inserted_keys(const Item *items, Py_ssize_t count) {
+    PyObject *keys = PyList_New(0);
+    for (Py_ssize_t i = 0; keys != NULL && i < count; i++) {
+        if (items[i].action == ACT_INSERT && PyList_Append(keys, items[i].key_object) < 0) {
+            Py_CLEAR(keys);
+        }
+    }
+    return keys;
+}
+
+/* update, and with `report` the list of keys it inserted. The list is made before the batch
+   is applied, so that running out of memory for it leaves the table unchanged. */
+static PyObject *update_items(Table *table, PyObject *source, int report) {
     PyObject *owner;
     Py_ssize_t count;
     Item *items = read_items(source, &count, &owner);
     if (items == NULL) {
         return NULL;
     }
-    int failed = mark_superseded(items, count) || prepare(table, items, count);
-    if (!failed) {
-        apply(table, items, count);
-        table->generation++;
+    PyObject *result = NULL;
+    if (mark_superseded(items, count) || prepare(table, items, count)) {
+        PyErr_NoMemory();
+    } else {
+        result = report ? inserted_keys(items, count) : Py_NewRef(Py_None);
+        if (result == NULL) {
+            for (Py_ssize_t i = 0; i < count; i++) {
+                free(items[i].fresh);
+            }
+        } else {
+            apply(table, items, count);
+            table->generation++;
+        }
     }
     free_items(items, count);
     Py_DECREF(owner);
-    if (failed) {
-        return PyErr_NoMemory();
-    }
-    Py_RETURN_NONE;
+    return result;
+}
+
+static PyObject *table_update(Table *table, PyObject *source) {
+    return update_items(table, source, 0);
+}
+
+static PyObject *table_update_inserted(Table *table, PyObject *source) {
+    return update_items(table, source, 1);
 }
 
 static PyObject *table_memory_bytes(Table *table, PyObject *unused) {
@@ -1041,6 +1070,9 @@ static PyMethodDef table_methods[] = {
      "Apply (key, value) pairs: set key to value, or delete it when value is None.\n\n"
      "Later pairs win over earlier ones for the same key; deleting an absent key changes\n"
      "nothing. Raises TypeError (table unchanged) on any malformed item."},
+    {"update_inserted", (PyCFunction)table_update_inserted, METH_O,
+     "As update; return a list of the keys it inserted (absent before), in the pairs' order.\n\n"
+     "What a caller keeping its own index of the keys needs, without looking each one up."},
     {"to_bytes", (PyCFunction)table_to_bytes, METH_NOARGS,
      "Every entry, in iteration order, as one bytes object that from_bytes reads back."},
     {"from_bytes", (PyCFunction)table_from_bytes, METH_O | METH_CLASS,

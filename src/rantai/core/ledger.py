@@ -209,12 +209,14 @@ class Ledger:
         values, index = self.values, self.index
         pending, pending_height = self._pending, self._pending_height
         height = header.height
+        # The table reports which keys it inserted: asking it first would look each changed
+        # key up once more, a cache miss apiece at a million accounts. Readers of the index
+        # hold the block lock, as this caller does, so none sees the values ahead of it.
+        for key in values.apply(staged.changes, decoded):
+            index.update(key, present=True)
         for key, value in decoded.items():
             if value is DELETED:
                 index.update(key, present=False)
-            elif key not in values:
-                index.update(key, present=True)
-        values.apply(staged.changes, decoded)
         for key in decoded:
             if pending_height[key] == height:
                 del pending[key]

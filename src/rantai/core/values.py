@@ -126,10 +126,12 @@ class StateValues(Mapping[str, Any]):
             while chunk := list(islice(pairs, LOAD_CHUNK)):
                 self._table.update(chunk)
 
-    def apply(self, changes: Mapping[str, bytes | None], decoded: dict[str, Any]) -> None:
+    def apply(self, changes: Mapping[str, bytes | None], decoded: dict[str, Any]) -> list[str]:
         """Apply a block: ``changes`` its encoded values (None: deleted), ``decoded`` the
-        same values decoded (``DELETED``: deleted). Cached records are replaced; others are
-        decoded when next read, so a block does not push the hot records out."""
+        same values decoded (``DELETED``: deleted); return the keys that were absent before.
+        Cached records are replaced; others are decoded when next read, so a block does not
+        push the hot records out."""
         with self._lock:
-            self._table.update(changes.items())
+            inserted = self._table.update_inserted(changes.items())
             self._reader.refresh(decoded, DELETED)
+        return inserted
