@@ -60,7 +60,11 @@ __all__ = [
 ]
 
 CORE_BATCH_TXS: Final = 2_000
-E2E_CLIENTS: Final = 4
+# Eight closed-loop clients keep 8,000 transfers in flight: enough to fill the pipeline
+# (verification, a block's execution, its commit, the answers) at a million accounts, where
+# each stage takes longer. With four the node idled: the cores 1.75 busy against 1.9 at
+# 1,000 accounts (docs/performance.md, session 14).
+E2E_CLIENTS: Final = 8
 E2E_BATCH_TXS: Final = 1_000
 PACE_INTERVAL_S: Final = 0.05
 VERIFY_SAMPLES: Final = 5_000
