@@ -65,6 +65,10 @@ CORE_BATCH_TXS: Final = 2_000
 # each stage takes longer. With four the node idled: the cores 1.75 busy against 1.9 at
 # 1,000 accounts (docs/performance.md, session 14).
 E2E_CLIENTS: Final = 8
+# The latency phase keeps four, each a batch every PACE_INTERVAL_S: eight would send half
+# the batch twice as often, and the node, which pays per request, fell behind at half load
+# (docs/performance.md, session 14).
+PACED_CLIENTS: Final = 4
 E2E_BATCH_TXS: Final = 1_000
 PACE_INTERVAL_S: Final = 0.05
 VERIFY_SAMPLES: Final = 5_000
@@ -342,14 +346,14 @@ def measure_e2e(
     """Max throughput over HTTP, then latency at half of it, paced, for ``seconds``."""
     rate, cpu = measure_e2e_max(url, phase, node_pid)
     offered = rate / 2
-    per_client = offered / E2E_CLIENTS
+    per_client = offered / PACED_CLIENTS
     batch = max(1, round(per_client * PACE_INTERVAL_S))
     count = -(-int(offered * seconds * 1.05) // phase.accounts) * phase.accounts
     paced = phase.after(count)
     progress(f"latency at {offered:.0f} tx/s offered for {seconds:.0f} s")
     jobs = [
-        ClientJob(url, paced, c, E2E_CLIENTS, batch, PACE_INTERVAL_S, seconds)
-        for c in range(E2E_CLIENTS)
+        ClientJob(url, paced, c, PACED_CLIENTS, batch, PACE_INTERVAL_S, seconds)
+        for c in range(PACED_CLIENTS)
     ]
     results = run_clients(jobs)
     p50, p99 = _latency(results)

@@ -210,8 +210,9 @@ class Ledger:
         pending, pending_height = self._pending, self._pending_height
         height = header.height
         # The table reports which keys it inserted: asking it first would look each changed
-        # key up once more, a cache miss apiece at a million accounts. Readers of the index
-        # hold the block lock, as this caller does, so none sees the values ahead of it.
+        # key up once more, a cache miss apiece at a million accounts. The index is updated
+        # after the values; no reader runs in between (the node holds its block lock around
+        # this call and around every reader of the index).
         for key in values.apply(staged.changes, decoded):
             index.update(key, present=True)
         for key, value in decoded.items():
