@@ -24,6 +24,7 @@ from rantai.store import open_store
 from rantai.store.base import BlockRecord, Store, StoreError
 
 TXS_PER_BLOCK = CHUNK_ENVELOPES_MIN * 2
+BAD_INDEX = TXS_PER_BLOCK - 5  # past the block's first chunk in the pool
 
 
 @pytest.fixture(scope="module")
@@ -71,17 +72,17 @@ def test_a_bad_signature_in_a_prefetched_block_fails_at_its_height(
     bad = heights[1]
     with sqlite3.connect(db_path) as db:
         envelope = db.execute(
-            "SELECT envelope FROM txs WHERE height = ? AND tx_index = 70", (bad,)
+            "SELECT envelope FROM txs WHERE height = ? AND tx_index = ?", (bad, BAD_INDEX)
         ).fetchone()[0]
         flipped = bytearray(envelope)
         flipped[-2] ^= 1
         db.execute(
-            "UPDATE txs SET envelope = ? WHERE height = ? AND tx_index = 70",
-            (bytes(flipped), bad),
+            "UPDATE txs SET envelope = ? WHERE height = ? AND tx_index = ?",
+            (bytes(flipped), bad, BAD_INDEX),
         )
     height, problem, _ = _audit(db_path, 2)
     assert height == bad
-    assert "transaction 70" in problem
+    assert f"transaction {BAD_INDEX}" in problem
 
 
 def _stored_block(data: Path, height: int) -> BlockRecord:
