@@ -302,31 +302,21 @@ static void warm_walks(const Tree *tree, const Change *changes, int count) {
     }
 }
 
-/* Set the value of the leaf at `path` if there is one, leaving `path`'s walk in `walk`: 1, or
-   0 with nothing changed when no leaf holds `path`. */
-static int set_existing(Tree *tree, const uint8_t *path, const uint8_t *value, uint32_t *walk,
-                        int *walk_length) {
-    uint32_t found = descend(tree, path, walk, walk_length);
-    if (found == NO_REF || memcmp(leaf_at(tree, found)->path, path, DIGEST_SIZE) != 0) {
-        return 0;
-    }
-    memcpy(leaf_at(tree, found)->value, value, DIGEST_SIZE);
-    mark_dirty(tree, walk, *walk_length);
-    return 1;
-}
-
-/* Set one leaf. The arenas must have room for one more leaf and one more branch. */
-static void insert_leaf(Tree *tree, const uint8_t *path, const uint8_t *value) {
-    uint32_t walk[PATH_BITS];
+/* Set one leaf; the arenas must have room for one more leaf and one more branch. `path`'s
+   walk is left in `walk`: return 0 when the leaf existed (its value set, the walk still
+   true), 1 when the trie was reshaped to add it (the walk is stale). */
+static int insert_leaf(Tree *tree, const uint8_t *path, const uint8_t *value, uint32_t *walk,
+                       int *walk_length_out) {
     int walk_length;
     uint32_t found = descend(tree, path, walk, &walk_length);
+    *walk_length_out = walk_length;
     if (found != NO_REF) {
         Leaf *other = leaf_at(tree, found);
         int split = first_difference(path, other->path);
         if (split == PATH_BITS) {
             memcpy(other->value, value, DIGEST_SIZE);
             mark_dirty(tree, walk, walk_length);
-            return;
+            return 0;
         }
         /* The new branch splits on bit `split`, above the first node met deeper than that. */
         int at = 0;
@@ -358,6 +348,7 @@ static void insert_leaf(Tree *tree, const uint8_t *path, const uint8_t *value) {
         tree->root = fresh;
     }
     tree->leaf_count++;
+    return 1;
 }
 
 /* Remove the leaf at `path` if there is one: its parent branch goes and the sibling takes
@@ -724,14 +715,11 @@ static void apply_changes(Tree *tree, Change *changes, Py_ssize_t count) {
         uint32_t walk[PATH_BITS];
         int walk_length;
         /* Most changes set a leaf that exists: one walk serves the change and the rehash. */
-        int reshaped = changes[i].remove || !set_existing(tree, path, changes[i].value, walk,
-                                                          &walk_length);
-        if (reshaped) {
-            if (changes[i].remove) {
-                delete_leaf(tree, path);
-            } else {
-                insert_leaf(tree, path, changes[i].value);
-            }
+        int reshaped = 1;
+        if (changes[i].remove) {
+            delete_leaf(tree, path);
+        } else {
+            reshaped = insert_leaf(tree, path, changes[i].value, walk, &walk_length);
         }
         if (i + 1 < count) {
             if (reshaped) {
