@@ -21,12 +21,12 @@ from rantai.node.orphans import exit_with
 
 __all__ = ["Admitted", "Refused", "Verifier"]
 
-# Fewer envelopes than this are checked in the caller's thread (a pool round trip would
-# cost more than it saves); at least this many go to the pool, so that the node process,
-# whose one interpreter executes blocks and serves HTTP, does not verify them itself. At 64,
-# clients sending 59 transfers every 50 ms had the node verify them all: its CPU 192 - 194
-# us a transfer and p99 730 - 858 ms at 4,744 a second, against 137 - 139 us (the pool
-# 95 - 96) and 355 - 436 ms at 16 (docs/performance.md, session 14).
+# Fewer envelopes than this are checked in the caller's thread (for one or a few, the
+# pool's round trip would take longer than the checks); at least this many go to the pool,
+# so that the node process, whose one interpreter executes blocks and serves HTTP, does not
+# verify them itself. At 64, clients sending 59 transfers every 50 ms had the node verify
+# them all: its CPU 192 - 194 us a transfer and p99 730 - 858 ms at 4,744 a second, against
+# 137 - 139 us (the pool 95 - 96) and 355 - 436 ms at 16 (docs/performance.md, session 14).
 CHUNK_ENVELOPES_MIN = 16
 # The workers' niceness: they yield the cores to their caller's serial thread (the node's
 # executor, the audit's replay). Why and measured: docs/decisions/verifier-priority.md.
